@@ -1,0 +1,181 @@
+//! `cargo xtask`: the project's own tool.
+//!
+//! It materialises the forks from the pinned crates.io packages plus our patch series, keeps
+//! the series in sync with edits, exports the patched crates to another project, and runs the
+//! project's jobs (tests, drop-in API check). Node code never runs in this process: tests and
+//! soak binaries go through cargo, whose target runner puts them in a network namespace.
+
+mod export;
+mod git;
+mod jobs;
+mod pins;
+mod series;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "mesh-patches: fork workspace tool")]
+struct Cli {
+    /// The pin manifest to use (default: upstream.toml at the repository root).
+    #[arg(long, global = true)]
+    upstream: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Work with the patch series.
+    #[command(subcommand)]
+    Patch(PatchCmd),
+    /// Apply the series, build everything, and run every test inside the network namespace.
+    Test(jobs::TestArgs),
+    /// Check that every patched fork keeps upstream's public API (cargo-semver-checks).
+    Semver {
+        /// Only this package.
+        #[arg(long = "crate")]
+        krate: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PatchCmd {
+    /// Materialise every fork from its verified pristine package and its series (idempotent).
+    Apply,
+    /// Regenerate series/<crate>/ from the commits (and edits) inside the materialised forks.
+    Save {
+        /// Only this package (required with --message-file or --into).
+        #[arg(long = "crate")]
+        krate: Option<String>,
+        /// Commit the fork's uncommitted edits as a new patch whose header is in this file.
+        #[arg(long, conflicts_with = "into")]
+        message_file: Option<PathBuf>,
+        /// Fold the fork's uncommitted edits into patch number N.
+        #[arg(long)]
+        into: Option<usize>,
+    },
+    /// Verify that every series applies to pristine and every materialised tree equals it.
+    Check,
+    /// Write the patched crates into DIR and print the `[patch.crates-io]` block for them.
+    Export {
+        /// Directory to write the crates into (e.g. ../mesh-controller/patch).
+        dir: PathBuf,
+        /// The project root the printed paths are relative to (default: DIR's parent).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Export every pinned crate, also those without patches.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// The repository root (the parent of this crate's directory).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repo")
+        .to_path_buf()
+}
+
+/// Loads the pins and makes sure their packages are fetched and verified.
+pub fn forks(manifest: Option<&Path>) -> Result<Vec<series::Fork>> {
+    let root = repo_root();
+    let manifest = manifest
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("upstream.toml"));
+    let pins = pins::load(&manifest)?;
+    let files = pins::fetch(&pins, &root.join("target/xtask"))?;
+    Ok(pins
+        .into_iter()
+        .zip(files)
+        .map(|(pin, crate_file)| series::Fork {
+            tree: root.join(&pin.dir),
+            series_dir: root.join("series").join(&pin.name),
+            pin,
+            crate_file,
+        })
+        .collect())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let manifest = cli.upstream.as_deref();
+    match cli.command {
+        Cmd::Patch(PatchCmd::Apply) => {
+            for fork in forks(manifest)? {
+                let what = series::apply(&fork)?;
+                println!(
+                    "{:<18} {:<8} {} patches  {what}",
+                    fork.pin.name,
+                    fork.pin.version,
+                    fork.patches()?.len()
+                );
+            }
+        }
+        Cmd::Patch(PatchCmd::Save {
+            krate,
+            message_file,
+            into,
+        }) => {
+            let take = match (&message_file, into) {
+                (Some(f), _) => series::Take::New(f),
+                (None, Some(n)) => series::Take::Into(n),
+                (None, None) => series::Take::CommitsOnly,
+            };
+            let targeted = !matches!(take, series::Take::CommitsOnly);
+            if targeted && krate.is_none() {
+                bail!("--message-file and --into need --crate NAME");
+            }
+            let mut take = Some(take);
+            for fork in forks(manifest)? {
+                if krate.as_deref().is_some_and(|k| k != fork.pin.name) || !fork.tree.exists() {
+                    continue;
+                }
+                let n = series::save(&fork, take.take().unwrap_or(series::Take::CommitsOnly))?;
+                println!(
+                    "{:<18} {n} patches in {}",
+                    fork.pin.name,
+                    fork.series_dir.display()
+                );
+            }
+        }
+        Cmd::Patch(PatchCmd::Check) => {
+            let root = repo_root();
+            let mut failed = 0;
+            for fork in forks(manifest)? {
+                let scratch = root.join("target/xtask/check").join(&fork.pin.name);
+                let report = series::check(&fork, &scratch)?;
+                let state = if !fork.tree.exists() {
+                    " (not materialised)"
+                } else {
+                    ""
+                };
+                if report.problems.is_empty() {
+                    println!(
+                        "ok    {:<18} {} patches{state}",
+                        fork.pin.name,
+                        fork.patches()?.len()
+                    );
+                } else {
+                    failed += 1;
+                    println!("FAIL  {}", fork.pin.name);
+                    for p in report.problems {
+                        println!("      {p}");
+                    }
+                }
+            }
+            if failed > 0 {
+                bail!("{failed} fork(s) fail the patch check; `cargo xtask patch save` keeps unsaved edits");
+            }
+        }
+        Cmd::Patch(PatchCmd::Export { dir, root, all }) => {
+            export::export(&forks(manifest)?, &dir, root.as_deref(), all)?;
+        }
+        Cmd::Test(args) => jobs::test(&forks(manifest)?, &args)?,
+        Cmd::Semver { krate } => jobs::semver(&forks(manifest)?, krate.as_deref())?,
+    }
+    Ok(())
+}
