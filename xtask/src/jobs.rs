@@ -79,6 +79,7 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
 pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     let root = repo_root();
     for fork in forks {
+        series::baseline(fork, &root)?;
         series::apply(fork)?;
     }
     // Heap figures in tests must not include anyhow's captured backtraces.

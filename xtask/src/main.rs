@@ -105,7 +105,9 @@ fn main() -> Result<()> {
     let manifest = cli.upstream.as_deref();
     match cli.command {
         Cmd::Patch(PatchCmd::Apply) => {
+            let root = repo_root();
             for fork in forks(manifest)? {
+                series::baseline(&fork, &root)?;
                 let what = series::apply(&fork)?;
                 println!(
                     "{:<18} {:<8} {} patches  {what}",

@@ -146,6 +146,41 @@ pub fn apply(fork: &Fork) -> Result<&'static str> {
     Ok("materialised")
 }
 
+/// Unpacks the pristine package as `<name>-baseline` under `patch/baseline/<name>`, unless it is
+/// already there: benches and the side-by-side soak link it next to the fork, so that upstream
+/// and patched code are measured in one run. (Two path packages may not share a name and version
+/// in one lock file, hence the rename; the library keeps its crate name.)
+pub fn baseline(fork: &Fork, root: &Path) -> Result<PathBuf> {
+    let dest = root.join("patch/baseline").join(&fork.pin.name);
+    let stamp = dest.join(".mesh-baseline-sha256");
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(fork.pin.sha256.as_str()) {
+        return Ok(dest);
+    }
+    if dest.exists() {
+        fs::remove_dir_all(&dest)?;
+    }
+    pins::unpack(&fork.pin, &fork.crate_file, &dest)?;
+    let manifest = dest.join("Cargo.toml");
+    let text = fs::read_to_string(&manifest)?;
+    let from = format!("name = \"{}\"\n", fork.pin.name);
+    let Some(at) = text.find(&from) else {
+        bail!(
+            "{}: no `{}` line to rename",
+            manifest.display(),
+            from.trim()
+        );
+    };
+    let renamed = format!(
+        "{}name = \"{}-baseline\"\n{}",
+        &text[..at],
+        fork.pin.name,
+        &text[at + from.len()..]
+    );
+    fs::write(&manifest, renamed)?;
+    fs::write(stamp, &fork.pin.sha256)?;
+    Ok(dest)
+}
+
 /// How a `save` takes uncommitted edits into the series.
 pub enum Take<'a> {
     /// Only export commits already made inside the fork; refuse uncommitted edits.
