@@ -56,6 +56,9 @@ enum PatchCmd {
         /// Fold the fork's uncommitted edits into patch number N.
         #[arg(long)]
         into: Option<usize>,
+        /// Export the commits made inside the fork and leave its uncommitted edits alone.
+        #[arg(long, conflicts_with_all = ["message_file", "into"])]
+        keep_edits: bool,
     },
     /// Verify that every series applies to pristine and every materialised tree equals it.
     Check,
@@ -121,13 +124,15 @@ fn main() -> Result<()> {
             krate,
             message_file,
             into,
+            keep_edits,
         }) => {
             let take = match (&message_file, into) {
                 (Some(f), _) => series::Take::New(f),
                 (None, Some(n)) => series::Take::Into(n),
+                (None, None) if keep_edits => series::Take::CommitsKeepingEdits,
                 (None, None) => series::Take::CommitsOnly,
             };
-            let targeted = !matches!(take, series::Take::CommitsOnly);
+            let targeted = matches!(take, series::Take::New(_) | series::Take::Into(_));
             if targeted && krate.is_none() {
                 bail!("--message-file and --into need --crate NAME");
             }
@@ -136,7 +141,14 @@ fn main() -> Result<()> {
                 if krate.as_deref().is_some_and(|k| k != fork.pin.name) || !fork.tree.exists() {
                     continue;
                 }
-                let n = series::save(&fork, take.take().unwrap_or(series::Take::CommitsOnly))?;
+                let n = series::save(
+                    &fork,
+                    take.take().unwrap_or(if keep_edits {
+                        series::Take::CommitsKeepingEdits
+                    } else {
+                        series::Take::CommitsOnly
+                    }),
+                )?;
                 println!(
                     "{:<18} {n} patches in {}",
                     fork.pin.name,

@@ -185,6 +185,9 @@ pub fn baseline(fork: &Fork, root: &Path) -> Result<PathBuf> {
 pub enum Take<'a> {
     /// Only export commits already made inside the fork; refuse uncommitted edits.
     CommitsOnly,
+    /// Export the commits made inside the fork and leave uncommitted edits where they are (for
+    /// two people working on one fork: each commits their own files and exports).
+    CommitsKeepingEdits,
     /// Commit the edits as a new patch whose header is in this file.
     New(&'a Path),
     /// Fold the edits into patch number N (1-based, as in its file name).
@@ -199,6 +202,10 @@ pub fn save(fork: &Fork, take: Take<'_>) -> Result<usize> {
         .is_empty();
     match (dirty, take) {
         (false, _) => {}
+        (true, Take::CommitsKeepingEdits) => eprintln!(
+            "xtask: {} has uncommitted edits; exporting its commits only and leaving the edits",
+            tree.display()
+        ),
         (true, Take::CommitsOnly) => bail!(
             "{} has uncommitted edits. Say where they go: `--message-file F` makes them a new patch \
              (F holds its header), `--into N` folds them into patch N; or commit them inside the fork.",
