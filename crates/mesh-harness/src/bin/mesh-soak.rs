@@ -1,0 +1,196 @@
+//! `mesh-soak`: the soak run. Churns short-lived peers through a hub on loopback, samples memory
+//! and structure sizes every second, and reports tables, a CSV and a chart.
+//!
+//! Run it through `cargo xtask soak` (which also builds the upstream side by side), or directly
+//! with `cargo run --release -p mesh-harness --bin mesh-soak -- --help`; cargo's runner puts it in
+//! a network namespace that has only `lo`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use mesh_harness::driver::{run, RunOptions};
+use mesh_harness::report::{self, Criteria};
+use mesh_harness::scenario::ScenarioConfig;
+use mesh_harness::{alloc, probe};
+
+#[global_allocator]
+static ALLOC: alloc::CountingAlloc = alloc::CountingAlloc;
+
+/// Soak run: real nodes churning on loopback, memory and structure sizes over time.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Short-lived peers to churn through (one churn cycle each).
+    #[arg(long, default_value_t = ScenarioConfig::default().cycles)]
+    cycles: usize,
+    /// Stop starting new peers after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    duration: u64,
+    /// Short-lived peers alive at the same time.
+    #[arg(long, default_value_t = ScenarioConfig::default().concurrency)]
+    concurrency: usize,
+    /// Size of the topic set.
+    #[arg(long, default_value_t = ScenarioConfig::default().topics)]
+    topics: usize,
+    /// Long-lived witness peers besides the hub.
+    #[arg(long, default_value_t = ScenarioConfig::default().witnesses)]
+    witnesses: usize,
+    /// Seed of the scenario's random choices.
+    #[arg(long, default_value_t = ScenarioConfig::default().seed)]
+    seed: u64,
+    /// Directory for the CSV, table and chart.
+    #[arg(long, default_value = "soak-out")]
+    out: PathBuf,
+    /// Name of this run in files, table and chart (default: "fork", or "upstream" when built
+    /// without the `patched` feature).
+    #[arg(long)]
+    label: Option<String>,
+    /// CSV of another run (e.g. upstream's) to show side by side in the table and chart.
+    #[arg(long)]
+    compare_with: Option<PathBuf>,
+    /// Label of the compared run.
+    #[arg(long, default_value = "upstream")]
+    compare_label: String,
+    /// Highest acceptable heap growth per churn cycle over the second half, in bytes.
+    #[arg(long, default_value_t = Criteria::default().heap_bytes_per_cycle)]
+    heap_slope_limit: f64,
+    /// Lowest acceptable share of gossip messages delivered to the long-lived nodes.
+    #[arg(long, default_value_t = 0.99)]
+    min_delivery: f64,
+    /// Never fail on verdicts (for measuring upstream, which is expected to fail them).
+    #[arg(long)]
+    report_only: bool,
+}
+
+fn main() -> ExitCode {
+    // Heap figures must not include anyhow's captured backtraces.
+    // SAFETY: single-threaded here, before the runtime starts.
+    unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")
+        .and_then(|rt| rt.block_on(soak(Args::parse())))
+    {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("mesh-soak: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn soak(args: Args) -> Result<bool> {
+    let label = args.label.clone().unwrap_or_else(|| {
+        if cfg!(feature = "patched") {
+            "fork"
+        } else {
+            "upstream"
+        }
+        .to_owned()
+    });
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let scenario = ScenarioConfig {
+        seed: args.seed,
+        cycles: args.cycles,
+        duration: Some(Duration::from_secs(args.duration)),
+        concurrency: args.concurrency,
+        topics: args.topics,
+        witnesses: args.witnesses,
+        ..ScenarioConfig::default()
+    };
+    eprintln!(
+        "mesh-soak [{label}]: {} cycles at most, {} s at most, {} at a time, {} topics, {} witnesses, seed {}",
+        scenario.cycles, args.duration, scenario.concurrency, scenario.topics, scenario.witnesses, scenario.seed
+    );
+    let bar = ProgressBar::new(scenario.cycles as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} cycles  {msg}")?
+            .progress_chars("=> "),
+    );
+    let options = RunOptions {
+        scenario,
+        ..RunOptions::default()
+    };
+    let outcome = run(options, |sample| {
+        bar.set_position(sample.cycles);
+        let peers = sample
+            .structures
+            .iter()
+            .find(|r| r.name == "address_book.peers")
+            .map_or(0, |r| r.value);
+        bar.set_message(format!(
+            "heap {:.1} MiB  rss {:.1} MiB  tasks {}  book {}",
+            sample.heap_bytes as f64 / 1048576.0,
+            sample.rss_bytes as f64 / 1048576.0,
+            sample.tasks,
+            peers
+        ));
+    })
+    .await?;
+    bar.finish();
+
+    let csv = args.out.join(format!("{label}.csv"));
+    report::write_csv(&csv, &outcome.samples)?;
+    let criteria = Criteria {
+        heap_bytes_per_cycle: args.heap_slope_limit,
+        ..Criteria::default()
+    };
+    let ours = report::summarize(&outcome.samples, &criteria);
+    let other = match &args.compare_with {
+        Some(path) => Some(report::read_csv(path)?),
+        None => None,
+    };
+    let theirs = other.as_ref().map(|s| report::summarize(s, &criteria));
+    let mut runs: Vec<(&str, &[report::Summary])> = vec![(&label, &ours)];
+    if let Some(theirs) = &theirs {
+        runs.push((&args.compare_label, theirs));
+    }
+    let table = report::table(&runs);
+    let delivery = outcome.delivery;
+    let summary = format!(
+        "{table}\n{label}: {} churn cycles; gossip delivered to long-lived nodes {}/{} ({:.2}%), {} join timeouts, {} operations synced to the hub\n",
+        outcome.cycles,
+        delivery.delivered,
+        delivery.expected,
+        delivery.ratio() * 100.0,
+        delivery.join_timeouts,
+        delivery.synced_operations,
+    );
+    println!("{summary}");
+    std::fs::write(args.out.join(format!("{label}-table.md")), &summary)?;
+
+    let chart = args.out.join("soak.svg");
+    let mut series: Vec<(&str, &[probe::Sample])> = vec![(&label, &outcome.samples)];
+    if let Some(other) = &other {
+        series.push((&args.compare_label, other));
+    }
+    report::write_chart(&chart, &series)?;
+    println!("samples: {}\nchart:   {}", csv.display(), chart.display());
+
+    let failed: Vec<&str> = ours
+        .iter()
+        .filter(|s| s.verdict.fails())
+        .map(|s| s.name.as_str())
+        .collect();
+    let delivery_ok = delivery.ratio() >= args.min_delivery;
+    if !failed.is_empty() {
+        eprintln!(
+            "mesh-soak [{label}]: failing figures: {}",
+            failed.join(", ")
+        );
+    }
+    if !delivery_ok {
+        eprintln!(
+            "mesh-soak [{label}]: delivery {:.2}% is below {:.2}%",
+            delivery.ratio() * 100.0,
+            args.min_delivery * 100.0
+        );
+    }
+    Ok(args.report_only || (failed.is_empty() && delivery_ok))
+}

@@ -1,0 +1,421 @@
+//! Carries out a [`plan`](crate::scenario::plan): starts the hub and witnesses, churns
+//! short-lived peers through them, samples the hub every interval, and counts deliveries.
+//!
+//! Everything runs in this process, on loopback. Heap and RSS are the process's: the hub, the
+//! witnesses and the short-lived peers alive at that moment. Concurrency is fixed, so the
+//! short-lived part is a constant band and what grows with cycles is what the long-lived nodes
+//! keep.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use p2panda_core::{Body, Header, PrivateKey};
+use p2panda_net::{FromNetwork, Network, NodeAddress, ToNetwork};
+use p2panda_store::OperationStore;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::node::{
+    address_of, build_node, write_operations, HarnessStore, NodeSpec, SharedTopicMap, LOG_ID,
+};
+use crate::probe::{process_figures, Reading, Sample};
+use crate::scenario::{
+    gossip_payload, parse_gossip_payload, plan, Ending, Leave, PeerPlan, ScenarioConfig,
+};
+use crate::stats;
+use crate::topic::MeshTopic;
+
+/// How long a short-lived peer waits for its overlay before it gives up publishing.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a clean shutdown may take before the peer is dropped instead.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Options of a run beyond the scenario.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The scenario's sizes and seed.
+    pub scenario: ScenarioConfig,
+    /// How often the hub is sampled.
+    pub sample_every: Duration,
+    /// Quiet time after the last peer left, still sampled, before the run ends.
+    pub settle: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            scenario: ScenarioConfig::default(),
+            sample_every: Duration::from_secs(1),
+            settle: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Gossip delivery to the long-lived nodes (hub and witnesses, which subscribe to every topic).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Messages that should have arrived: each published message, once per long-lived node.
+    pub expected: u64,
+    /// Messages that arrived.
+    pub delivered: u64,
+    /// Short-lived peers whose overlay was not ready within the join timeout (they publish
+    /// nothing and are not expected anywhere).
+    pub join_timeouts: u64,
+    /// Operations the hub received through log sync.
+    pub synced_operations: u64,
+}
+
+impl Delivery {
+    /// Delivered over expected, 1.0 when nothing was expected.
+    pub fn ratio(&self) -> f64 {
+        if self.expected == 0 {
+            1.0
+        } else {
+            self.delivered as f64 / self.expected as f64
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Every sample, in order.
+    pub samples: Vec<Sample>,
+    /// Gossip delivery and sync counts.
+    pub delivery: Delivery,
+    /// Short-lived peers that completed their plan.
+    pub cycles: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    cycles: AtomicU64,
+    expected: AtomicU64,
+    delivered: AtomicU64,
+    join_timeouts: AtomicU64,
+    synced: AtomicU64,
+}
+
+impl Counters {
+    fn delivery(&self) -> Delivery {
+        Delivery {
+            expected: self.expected.load(Ordering::Relaxed),
+            delivered: self.delivered.load(Ordering::Relaxed),
+            join_timeouts: self.join_timeouts.load(Ordering::Relaxed),
+            synced_operations: self.synced.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A long-lived node and what it holds.
+struct LongLived {
+    node: Network<MeshTopic>,
+    store: HarnessStore,
+    // Keeps the subscriptions open for the whole run.
+    _senders: Vec<mpsc::Sender<ToNetwork>>,
+}
+
+/// Runs the scenario and calls `on_sample` with every sample as it is taken.
+pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Result<RunOutcome> {
+    let started = Instant::now();
+    let scenario = options.scenario.clone();
+    let topics: Vec<MeshTopic> = (0..scenario.topics.max(1))
+        .map(MeshTopic::numbered)
+        .collect();
+    let topic_map = SharedTopicMap::default();
+    let counters = Arc::new(Counters::default());
+    let mut receivers = JoinSet::new();
+
+    let hub = start_long_lived(true, None, &topics, &topic_map, &counters, &mut receivers).await?;
+    let hub_addr = address_of(&hub.node).await?;
+    let mut witnesses = Vec::new();
+    for _ in 0..scenario.witnesses {
+        let witness = start_long_lived(
+            false,
+            Some(&hub_addr),
+            &topics,
+            &topic_map,
+            &counters,
+            &mut receivers,
+        )
+        .await?;
+        witnesses.push(witness);
+    }
+    let long_lived = 1 + witnesses.len() as u64;
+
+    let sample = |cycles: u64| {
+        let hub_node = hub.node.clone();
+        let hub_store = hub.store.clone();
+        let topic_map = topic_map.clone();
+        async move {
+            let figures = process_figures();
+            let mut structures = vec![
+                Reading::new(
+                    "address_book.peers",
+                    hub_node
+                        .known_peers()
+                        .await
+                        .map(|p| p.len() as u64)
+                        .unwrap_or(0),
+                ),
+                Reading::new("harness.topic_map_authors", topic_map.len() as u64),
+            ];
+            structures.extend(stats::hub_readings(&hub_node, &hub_store).await);
+            Sample {
+                elapsed: started.elapsed(),
+                cycles,
+                heap_bytes: figures.heap_bytes,
+                rss_bytes: figures.rss_bytes,
+                fds: figures.fds,
+                tasks: figures.tasks,
+                structures,
+            }
+        }
+    };
+
+    let mut samples = vec![sample(0).await];
+    on_sample(&samples[0]);
+
+    let plans = plan(&scenario);
+    let permits = Arc::new(Semaphore::new(scenario.concurrency.max(1)));
+    let mut peers = JoinSet::new();
+    let mut ticker = tokio::time::interval(options.sample_every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+
+    let mut next = plans.into_iter();
+    let mut launching = true;
+    loop {
+        if launching
+            && scenario
+                .duration
+                .is_some_and(|limit| started.elapsed() >= limit)
+        {
+            launching = false;
+        }
+        tokio::select! {
+            permit = permits.clone().acquire_owned(), if launching => {
+                let permit = permit.context("semaphore closed")?;
+                let Some(peer_plan) = next.next() else {
+                    launching = false;
+                    drop(permit);
+                    continue;
+                };
+                let topic = topics[peer_plan.topic].clone();
+                let hub_addr = hub_addr.clone();
+                let topic_map = topic_map.clone();
+                let counters = counters.clone();
+                peers.spawn(async move {
+                    let result = run_peer(peer_plan, topic, hub_addr, topic_map, &counters, long_lived).await;
+                    counters.cycles.fetch_add(1, Ordering::Relaxed);
+                    drop(permit);
+                    result
+                });
+            }
+            Some(done) = peers.join_next(), if !peers.is_empty() => {
+                done.context("a short-lived peer panicked")?.context("a short-lived peer failed")?;
+            }
+            _ = ticker.tick() => {
+                let s = sample(counters.cycles.load(Ordering::Relaxed)).await;
+                on_sample(&s);
+                samples.push(s);
+            }
+        }
+        if !launching && peers.is_empty() {
+            break;
+        }
+    }
+
+    let settle_until = Instant::now() + options.settle;
+    while Instant::now() < settle_until {
+        ticker.tick().await;
+        let s = sample(counters.cycles.load(Ordering::Relaxed)).await;
+        on_sample(&s);
+        samples.push(s);
+    }
+
+    let outcome = RunOutcome {
+        samples,
+        delivery: counters.delivery(),
+        cycles: counters.cycles.load(Ordering::Relaxed),
+    };
+    for witness in witnesses {
+        let _ = witness.node.shutdown().await;
+    }
+    let _ = hub.node.shutdown().await;
+    receivers.abort_all();
+    Ok(outcome)
+}
+
+async fn start_long_lived(
+    bootstrap: bool,
+    hub: Option<&NodeAddress>,
+    topics: &[MeshTopic],
+    topic_map: &SharedTopicMap,
+    counters: &Arc<Counters>,
+    receivers: &mut JoinSet<()>,
+) -> Result<LongLived> {
+    let store = stats::long_lived_store();
+    let node = build_node(NodeSpec {
+        private_key: None,
+        bootstrap,
+        store: store.clone(),
+        topic_map: topic_map.clone(),
+    })
+    .await?;
+    stats::configure_long_lived(&node).await?;
+    if let Some(hub) = hub {
+        node.add_peer(hub.clone()).await?;
+    }
+    let mut senders = Vec::new();
+    for topic in topics {
+        let (tx, mut rx, _ready) = node.subscribe(topic.clone()).await?;
+        senders.push(tx);
+        let counters = counters.clone();
+        let mut store = store.clone();
+        receivers.spawn(async move {
+            while let Some(message) = rx.recv().await {
+                match message {
+                    FromNetwork::GossipMessage { bytes, .. } => {
+                        if parse_gossip_payload(&bytes).is_some() {
+                            counters.delivered.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    FromNetwork::SyncMessage {
+                        header, payload, ..
+                    } => {
+                        if ingest(&mut store, &header, payload).await.is_ok() && bootstrap {
+                            counters.synced.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        });
+    }
+    Ok(LongLived {
+        node,
+        store,
+        _senders: senders,
+    })
+}
+
+/// Stores an operation received through sync, as an application would.
+async fn ingest(
+    store: &mut HarnessStore,
+    header_bytes: &[u8],
+    payload: Option<Vec<u8>>,
+) -> Result<()> {
+    let header: Header<()> = p2panda_core::cbor::decode_cbor(header_bytes)?;
+    let body = payload.map(|bytes| Body::new(&bytes));
+    store
+        .insert_operation(header.hash(), &header, body.as_ref(), header_bytes, &LOG_ID)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    Ok(())
+}
+
+type Reader = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+);
+
+/// Stops a short-lived peer's reader task (once) and waits for it, which drops its receiver.
+async fn stop_reader(reading: &mut Option<Reader>) {
+    if let Some((stop, task)) = reading.take() {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
+}
+
+async fn run_peer(
+    plan: PeerPlan,
+    topic: MeshTopic,
+    hub: NodeAddress,
+    topic_map: SharedTopicMap,
+    counters: &Counters,
+    long_lived: u64,
+) -> Result<()> {
+    let key = PrivateKey::new();
+    let author = key.public_key();
+    let mut store = HarnessStore::new();
+    write_operations(
+        &mut store,
+        &key,
+        plan.operations,
+        &format!("cycle-{}", plan.cycle),
+    )
+    .await?;
+    topic_map.add_author(&topic, author);
+    let result = async {
+        let node = build_node(NodeSpec {
+            private_key: Some(key),
+            bootstrap: false,
+            store,
+            topic_map: topic_map.clone(),
+        })
+        .await?;
+        node.add_peer(hub).await?;
+        let (tx, mut rx, ready) = node.subscribe(topic.clone()).await?;
+        let mut tx = Some(tx);
+        // Read what arrives, as an application would, until the receiver is dropped.
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let reader = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    message = rx.recv() => if message.is_none() { break },
+                    _ = &mut stop_rx => break,
+                }
+            }
+        });
+
+        let joined = matches!(tokio::time::timeout(JOIN_TIMEOUT, ready).await, Ok(Ok(())));
+        if joined {
+            for seq in 0..plan.messages {
+                let Some(sender) = &tx else { break };
+                sender
+                    .send(ToNetwork::Message {
+                        bytes: gossip_payload(plan.cycle, seq),
+                    })
+                    .await
+                    .context("publishing")?;
+                counters.expected.fetch_add(long_lived, Ordering::Relaxed);
+            }
+        } else {
+            counters.join_timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        // Give gossip and sync time to happen.
+        tokio::time::sleep(plan.linger).await;
+
+        let mut reading = Some((stop_tx, reader));
+        match plan.ending {
+            Ending::Unsubscribe => {
+                stats::unsubscribe(&node, &topic).await?;
+                drop(tx.take());
+                stop_reader(&mut reading).await;
+            }
+            Ending::DropHandles => {
+                drop(tx.take());
+                stop_reader(&mut reading).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            // Handles stay until the node is gone.
+            Ending::Keep => {}
+        }
+        match plan.leave {
+            Leave::Clean => {
+                let _ = tokio::time::timeout(SHUTDOWN_TIMEOUT, node.shutdown()).await;
+            }
+            Leave::Abrupt => drop(node),
+        }
+        if plan.ending == Ending::Keep {
+            drop(tx.take());
+            stop_reader(&mut reading).await;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    topic_map.remove_author(&author);
+    result
+}

@@ -1,0 +1,21 @@
+//! The integration harness of mesh-patches: real p2panda-net nodes on loopback, driven through
+//! churn, with the hub's memory and every structure's size sampled over time.
+//!
+//! - [`scenario`]: what a run does, as data ([`scenario::plan`] is a pure function of the seed).
+//! - [`node`]: loopback-only nodes with log sync over an in-memory store.
+//! - [`driver`]: carries a plan out and samples the hub.
+//! - [`probe`]: what a sample holds; process figures from `/proc` and the counting allocator.
+//! - [`report`]: tables, slopes, CSV and the SVG chart.
+//! - [`stats`]: the one place that knows whether it builds against our forks or upstream.
+//!
+//! Node code must only ever see loopback: run binaries and tests through cargo, whose runner
+//! (`scripts/netns-run`) puts them in a network namespace that has only `lo`.
+
+pub mod alloc;
+pub mod driver;
+pub mod node;
+pub mod probe;
+pub mod report;
+pub mod scenario;
+pub mod stats;
+pub mod topic;

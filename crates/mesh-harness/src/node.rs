@@ -1,0 +1,156 @@
+//! Loopback-only nodes: relay off, no mDNS, bound to 127.0.0.1 and ::1 on ephemeral ports, a
+//! fresh key unless one is given, and log sync over an in-memory store.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, RwLock};
+
+use anyhow::{bail, Context, Result};
+use async_trait::async_trait;
+use p2panda_core::{Body, Hash, Header, PrivateKey, PublicKey};
+use p2panda_net::{Network, NetworkBuilder, NodeAddress, SyncConfiguration};
+use p2panda_store::{MemoryStore, OperationStore};
+use p2panda_sync::log_sync::{LogSyncProtocol, TopicLogMap};
+
+use crate::topic::MeshTopic;
+
+/// Log ids per author, as log sync's `TopicLogMap` returns them.
+pub type Logs = HashMap<PublicKey, Vec<u64>>;
+
+/// The network id every node of the harness uses.
+pub const NETWORK_ID: [u8; 32] = *b"mesh-patches/harness/network-id!";
+
+/// Log id of the one log each author writes.
+pub const LOG_ID: u64 = 0;
+
+/// The store of a harness node: one `u64` log id per author, no header extensions.
+pub type HarnessStore = MemoryStore<u64, ()>;
+
+/// Which authors' logs belong to which topic, shared by every node of a run.
+///
+/// Authors are added when a short-lived peer starts and removed when it leaves, so this map
+/// holds live peers only and does not grow with churn.
+#[derive(Clone, Debug, Default)]
+pub struct SharedTopicMap(Arc<RwLock<HashMap<MeshTopic, Logs>>>);
+
+impl SharedTopicMap {
+    /// Records that `author` writes log [`LOG_ID`] for `topic`.
+    pub fn add_author(&self, topic: &MeshTopic, author: PublicKey) {
+        let mut map = self.0.write().expect("topic map lock");
+        map.entry(topic.clone())
+            .or_default()
+            .insert(author, vec![LOG_ID]);
+    }
+
+    /// Forgets `author` in every topic, and topics left with no author.
+    pub fn remove_author(&self, author: &PublicKey) {
+        let mut map = self.0.write().expect("topic map lock");
+        map.retain(|_, logs| {
+            logs.remove(author);
+            !logs.is_empty()
+        });
+    }
+
+    /// Authors recorded, summed over topics.
+    pub fn len(&self) -> usize {
+        let map = self.0.read().expect("topic map lock");
+        map.values().map(HashMap::len).sum()
+    }
+
+    /// Whether no author is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl TopicLogMap<MeshTopic, u64> for SharedTopicMap {
+    async fn get(&self, topic: &MeshTopic) -> Option<Logs> {
+        let map = self.0.read().expect("topic map lock");
+        map.get(topic).cloned()
+    }
+}
+
+/// What a node is built from.
+#[derive(Debug)]
+pub struct NodeSpec {
+    /// Its identity; `None` for a fresh one.
+    pub private_key: Option<PrivateKey>,
+    /// Whether it is a bootstrap node (joins overlays without knowing anyone yet).
+    pub bootstrap: bool,
+    /// The store its log sync reads from.
+    pub store: HarnessStore,
+    /// Which logs belong to which topic.
+    pub topic_map: SharedTopicMap,
+}
+
+/// Builds a node that can reach nothing but loopback.
+pub async fn build_node(spec: NodeSpec) -> Result<Network<MeshTopic>> {
+    let protocol = LogSyncProtocol::new(spec.topic_map, spec.store);
+    let mut builder = NetworkBuilder::<MeshTopic>::new(NETWORK_ID)
+        .bind_ip_v4(Ipv4Addr::LOCALHOST)
+        .bind_port_v4(0)
+        .bind_ip_v6(Ipv6Addr::LOCALHOST)
+        .bind_port_v6(0)
+        .sync(SyncConfiguration::new(protocol));
+    if let Some(key) = spec.private_key {
+        builder = builder.private_key(key);
+    }
+    if spec.bootstrap {
+        builder = builder.bootstrap();
+    }
+    builder.build().await.context("building a loopback node")
+}
+
+/// The address other nodes use to reach `node`: its key and its loopback sockets.
+pub async fn address_of(node: &Network<MeshTopic>) -> Result<NodeAddress> {
+    let sockets: Vec<SocketAddr> = node
+        .direct_addresses()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|addr| addr.ip().is_loopback())
+        .collect();
+    if sockets.is_empty() {
+        bail!("node {} has no loopback address", node.node_id());
+    }
+    Ok(NodeAddress {
+        public_key: node.node_id(),
+        direct_addresses: sockets,
+        relay_url: None,
+    })
+}
+
+/// Appends `count` signed operations to `key`'s log [`LOG_ID`] in `store`.
+pub async fn write_operations(
+    store: &mut HarnessStore,
+    key: &PrivateKey,
+    count: usize,
+    label: &str,
+) -> Result<()> {
+    let mut backlink: Option<Hash> = None;
+    for seq_num in 0..count as u64 {
+        let body = Body::new(format!("{label}/{seq_num}").as_bytes());
+        let mut header = Header::<()> {
+            version: 1,
+            public_key: key.public_key(),
+            signature: None,
+            payload_size: body.size(),
+            payload_hash: Some(body.hash()),
+            timestamp: seq_num,
+            seq_num,
+            backlink,
+            previous: vec![],
+            extensions: None,
+        };
+        header.sign(key);
+        let bytes = p2panda_core::cbor::encode_cbor(&header).context("encoding a header")?;
+        let hash = header.hash();
+        store
+            .insert_operation(hash, &header, Some(&body), &bytes, &LOG_ID)
+            .await
+            .context("inserting an operation")?;
+        backlink = Some(hash);
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! What a soak samples: process-wide figures and the size of every structure that could grow.
+
+use std::time::Duration;
+
+use crate::alloc;
+
+/// One structure's size at a sample, with the bound it must stay within if it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// Name, `component.structure` (e.g. `address_book.peers`).
+    pub name: String,
+    /// Its size (entries, bytes or tasks, as the name says).
+    pub value: u64,
+    /// The bound it is configured to stay within, if any.
+    pub bound: Option<u64>,
+}
+
+impl Reading {
+    /// A reading without a bound.
+    pub fn new(name: impl Into<String>, value: u64) -> Self {
+        Self {
+            name: name.into(),
+            value,
+            bound: None,
+        }
+    }
+
+    /// A reading that must stay within `bound`.
+    pub fn bounded(name: impl Into<String>, value: u64, bound: u64) -> Self {
+        Self {
+            name: name.into(),
+            value,
+            bound: Some(bound),
+        }
+    }
+}
+
+/// Everything sampled at one moment of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Time since the run started.
+    pub elapsed: Duration,
+    /// Short-lived peers that have left so far.
+    pub cycles: u64,
+    /// Live heap bytes of the whole process (counting allocator).
+    pub heap_bytes: u64,
+    /// Resident set size of the process.
+    pub rss_bytes: u64,
+    /// Open file descriptors of the process.
+    pub fds: u64,
+    /// Live tokio tasks of the runtime.
+    pub tasks: u64,
+    /// Structure sizes on the hub (and the harness's own bookkeeping).
+    pub structures: Vec<Reading>,
+}
+
+impl Sample {
+    /// Every figure of the sample as (name, value, bound), process figures first.
+    pub fn figures(&self) -> Vec<(String, u64, Option<u64>)> {
+        let mut out = vec![
+            ("process.heap_bytes".to_owned(), self.heap_bytes, None),
+            ("process.rss_bytes".to_owned(), self.rss_bytes, None),
+            ("process.open_fds".to_owned(), self.fds, None),
+            ("process.tokio_tasks".to_owned(), self.tasks, None),
+        ];
+        out.extend(
+            self.structures
+                .iter()
+                .map(|r| (r.name.clone(), r.value, r.bound)),
+        );
+        out
+    }
+}
+
+/// Process-wide figures: heap, RSS, file descriptors, tokio tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessFigures {
+    /// Live heap bytes (0 if the counting allocator is not installed).
+    pub heap_bytes: u64,
+    /// Resident set size in bytes.
+    pub rss_bytes: u64,
+    /// Open file descriptors.
+    pub fds: u64,
+    /// Live tasks of the current tokio runtime (0 outside one).
+    pub tasks: u64,
+}
+
+/// Reads the process-wide figures now.
+pub fn process_figures() -> ProcessFigures {
+    ProcessFigures {
+        heap_bytes: alloc::live_bytes(),
+        rss_bytes: rss_bytes().unwrap_or(0),
+        fds: open_fds().unwrap_or(0),
+        tasks: tokio::runtime::Handle::try_current()
+            .map(|h| h.metrics().num_alive_tasks() as u64)
+            .unwrap_or(0),
+    }
+}
+
+/// Resident set size from `/proc/self/status` (`VmRSS`, in kB).
+pub fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Entries of `/proc/self/fd`, less the one `read_dir` itself holds open.
+pub fn open_fds() -> Option<u64> {
+    let count = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
+    Some(count.saturating_sub(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_figures_are_read() {
+        assert!(rss_bytes().unwrap() > 0);
+        let before = open_fds().unwrap();
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        assert_eq!(open_fds().unwrap(), before + 1);
+        drop(file);
+    }
+}

@@ -1,0 +1,500 @@
+//! Turning samples into verdicts a person can read: per-figure tables, the heap slope per churn
+//! cycle, a CSV of every sample and an SVG chart, fork and upstream side by side.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use plotters::prelude::*;
+
+use crate::probe::{Reading, Sample};
+
+/// A least-squares line through points.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fit {
+    /// Change of y per unit of x.
+    pub slope: f64,
+    /// y at x = 0.
+    pub intercept: f64,
+    /// Coefficient of determination (1.0 for a perfect line, 0.0 for none).
+    pub r2: f64,
+}
+
+/// Fits a line through `points`; `None` with fewer than two distinct x values.
+pub fn least_squares(points: &[(f64, f64)]) -> Option<Fit> {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return None;
+    }
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    if sxx == 0.0 {
+        return None;
+    }
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    let syy: f64 = points.iter().map(|p| (p.1 - mean_y).powi(2)).sum();
+    let slope = sxy / sxx;
+    let r2 = if syy == 0.0 {
+        1.0
+    } else {
+        (sxy * sxy) / (sxx * syy)
+    };
+    Some(Fit {
+        slope,
+        intercept: mean_y - slope * mean_x,
+        r2,
+    })
+}
+
+/// What a run is held to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Criteria {
+    /// Highest acceptable growth of live heap, in bytes per churn cycle, over the second half of
+    /// the run.
+    pub heap_bytes_per_cycle: f64,
+    /// Highest acceptable growth of a structure (entries, tasks, descriptors) over the second
+    /// half of the run, fitted, in absolute units.
+    pub structure_growth: f64,
+}
+
+impl Default for Criteria {
+    fn default() -> Self {
+        Self {
+            // Upstream keeps about 18 KB per churned peer; a fixed stack keeps noise only.
+            heap_bytes_per_cycle: 2048.0,
+            // The short-lived peers alive at one moment come and go: allow a band of that order.
+            structure_growth: 32.0,
+        }
+    }
+}
+
+/// How a figure fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Within its bound and flat over the second half.
+    Ok,
+    /// Went above its configured bound.
+    OverBound,
+    /// Kept growing over the second half.
+    Grows,
+    /// Shown for information, not judged (RSS, which allocators keep; sizes without cycles).
+    Info,
+}
+
+impl Verdict {
+    /// Short label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::OverBound => "OVER BOUND",
+            Verdict::Grows => "GROWS",
+            Verdict::Info => "-",
+        }
+    }
+
+    /// Whether the verdict fails a run.
+    pub fn fails(self) -> bool {
+        matches!(self, Verdict::OverBound | Verdict::Grows)
+    }
+}
+
+/// One figure over a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Figure name (`process.heap_bytes`, `address_book.peers`, ...).
+    pub name: String,
+    /// First sample.
+    pub start: u64,
+    /// Largest sample.
+    pub peak: u64,
+    /// Last sample.
+    pub end: u64,
+    /// Configured bound, if any.
+    pub bound: Option<u64>,
+    /// Growth per churn cycle over the second half of the run.
+    pub slope_per_cycle: Option<f64>,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// Summarises every figure of a run's samples.
+pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
+    let Some(last) = samples.last() else {
+        return Vec::new();
+    };
+    let half = last.cycles / 2;
+    // The trend is judged while peers churn: the quiet samples after the last cycle (all at the
+    // same cycle count) would otherwise pull the fit down.
+    let churn_end = samples
+        .iter()
+        .position(|s| s.cycles == last.cycles)
+        .unwrap_or(samples.len() - 1);
+    let second_half: Vec<&Sample> = samples[..=churn_end]
+        .iter()
+        .filter(|s| s.cycles >= half)
+        .collect();
+    let span = (last.cycles - half) as f64;
+    names(samples)
+        .into_iter()
+        .map(|name| {
+            let values: Vec<(u64, u64, Option<u64>)> = samples
+                .iter()
+                .filter_map(|s| figure(s, &name).map(|(v, b)| (s.cycles, v, b)))
+                .collect();
+            let start = values.first().map_or(0, |v| v.1);
+            let end = values.last().map_or(0, |v| v.1);
+            let peak = values.iter().map(|v| v.1).max().unwrap_or(0);
+            let bound = values.iter().filter_map(|v| v.2).max();
+            let points: Vec<(f64, f64)> = second_half
+                .iter()
+                .filter_map(|s| figure(s, &name).map(|(v, _)| (s.cycles as f64, v as f64)))
+                .collect();
+            let slope = least_squares(&points).map(|f| f.slope);
+            let verdict = if bound.is_some_and(|b| peak > b) {
+                Verdict::OverBound
+            } else if name == "process.rss_bytes" || slope.is_none() {
+                Verdict::Info
+            } else if name == "process.heap_bytes" {
+                if slope.unwrap_or(0.0) > criteria.heap_bytes_per_cycle {
+                    Verdict::Grows
+                } else {
+                    Verdict::Ok
+                }
+            } else if slope.unwrap_or(0.0) * span > criteria.structure_growth {
+                Verdict::Grows
+            } else {
+                Verdict::Ok
+            };
+            Summary {
+                name,
+                start,
+                peak,
+                end,
+                bound,
+                slope_per_cycle: slope,
+                verdict,
+            }
+        })
+        .collect()
+}
+
+fn names(samples: &[Sample]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for sample in samples {
+        for (name, _, _) in sample.figures() {
+            if seen.insert(name.clone()) {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+fn figure(sample: &Sample, name: &str) -> Option<(u64, Option<u64>)> {
+    sample
+        .figures()
+        .into_iter()
+        .find(|(n, _, _)| n == name)
+        .map(|(_, v, b)| (v, b))
+}
+
+fn human(name: &str, value: u64) -> String {
+    if name.ends_with("bytes") {
+        format!("{:.1} MiB", value as f64 / (1024.0 * 1024.0))
+    } else {
+        value.to_string()
+    }
+}
+
+fn human_slope(name: &str, slope: Option<f64>) -> String {
+    match slope {
+        None => "-".to_owned(),
+        Some(s) if name.ends_with("bytes") => format!("{:+.0} B", s),
+        Some(s) => format!("{:+.3}", s),
+    }
+}
+
+/// A table with one row per figure and one group of columns per run (e.g. fork, upstream).
+pub fn table(runs: &[(&str, &[Summary])]) -> String {
+    let mut rows: Vec<String> = Vec::new();
+    for (_, summaries) in runs {
+        for s in *summaries {
+            if !rows.contains(&s.name) {
+                rows.push(s.name.clone());
+            }
+        }
+    }
+    let mut header = vec!["figure".to_owned()];
+    for (label, _) in runs {
+        for col in [
+            "start",
+            "peak",
+            "end",
+            "bound",
+            "per cycle (2nd half)",
+            "verdict",
+        ] {
+            header.push(format!("{label}: {col}"));
+        }
+    }
+    let mut body: Vec<Vec<String>> = Vec::new();
+    for name in &rows {
+        let mut row = vec![name.clone()];
+        for (_, summaries) in runs {
+            match summaries.iter().find(|s| &s.name == name) {
+                Some(s) => {
+                    row.push(human(name, s.start));
+                    row.push(human(name, s.peak));
+                    row.push(human(name, s.end));
+                    row.push(s.bound.map_or("-".to_owned(), |b| human(name, b)));
+                    row.push(human_slope(name, s.slope_per_cycle));
+                    row.push(s.verdict.label().to_owned());
+                }
+                None => row.extend(std::iter::repeat_n("n/a".to_owned(), 6)),
+            }
+        }
+        body.push(row);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            body.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "| {} |", padded.join(" | "));
+    };
+    line(&header, &mut out);
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    line(&rule, &mut out);
+    for row in &body {
+        line(row, &mut out);
+    }
+    out
+}
+
+/// Writes every sample as CSV: `elapsed_s,cycles`, then one column per figure.
+pub fn write_csv(path: &Path, samples: &[Sample]) -> Result<()> {
+    let names = names(samples);
+    let mut out = String::from("elapsed_s,cycles");
+    for name in &names {
+        out.push(',');
+        out.push_str(name);
+    }
+    out.push('\n');
+    for s in samples {
+        let _ = write!(out, "{:.3},{}", s.elapsed.as_secs_f64(), s.cycles);
+        for name in &names {
+            out.push(',');
+            if let Some((v, _)) = figure(s, name) {
+                let _ = write!(out, "{v}");
+            }
+        }
+        out.push('\n');
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads samples back from [`write_csv`]'s format (bounds are not kept in the CSV).
+pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().context("empty CSV")?.split(',').collect();
+    if header.get(..2) != Some(&["elapsed_s", "cycles"]) {
+        bail!("{} is not a soak CSV", path.display());
+    }
+    let mut samples = Vec::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let mut sample = Sample {
+            elapsed: Duration::from_secs_f64(cells[0].parse()?),
+            cycles: cells[1].parse()?,
+            heap_bytes: 0,
+            rss_bytes: 0,
+            fds: 0,
+            tasks: 0,
+            structures: Vec::new(),
+        };
+        for (name, cell) in header.iter().zip(&cells).skip(2) {
+            if cell.is_empty() {
+                continue;
+            }
+            let value: u64 = cell.parse()?;
+            match *name {
+                "process.heap_bytes" => sample.heap_bytes = value,
+                "process.rss_bytes" => sample.rss_bytes = value,
+                "process.open_fds" => sample.fds = value,
+                "process.tokio_tasks" => sample.tasks = value,
+                other => sample.structures.push(Reading::new(other, value)),
+            }
+        }
+        samples.push(sample);
+    }
+    Ok(samples)
+}
+
+/// The figures the chart shows, one panel each, in this order.
+pub const CHART_PANELS: [&str; 4] = [
+    "process.heap_bytes",
+    "address_book.peers",
+    "process.tokio_tasks",
+    "process.open_fds",
+];
+
+/// Draws one panel per figure of [`CHART_PANELS`] against churn cycles, one line per run.
+pub fn write_chart(path: &Path, runs: &[(&str, &[Sample])]) -> Result<()> {
+    let root = SVGBackend::new(path, (1200, 900)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let panels = root.split_evenly((2, 2));
+    let colours = [
+        RGBColor(0, 114, 178),
+        RGBColor(213, 94, 0),
+        RGBColor(0, 158, 115),
+    ];
+    for (area, name) in panels.iter().zip(CHART_PANELS) {
+        let scale = if name.ends_with("bytes") {
+            1024.0 * 1024.0
+        } else {
+            1.0
+        };
+        let series: Vec<(&str, Vec<(f64, f64)>)> = runs
+            .iter()
+            .map(|(label, samples)| {
+                let points = samples
+                    .iter()
+                    .filter_map(|s| {
+                        figure(s, name).map(|(v, _)| (s.cycles as f64, v as f64 / scale))
+                    })
+                    .collect();
+                (*label, points)
+            })
+            .collect();
+        let max_x = series
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|q| q.0))
+            .fold(1.0, f64::max);
+        let max_y = series
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|q| q.1))
+            .fold(1.0, f64::max)
+            * 1.1;
+        let unit = if scale > 1.0 { " (MiB)" } else { "" };
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("{name}{unit}"), ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..max_x, 0.0..max_y)?;
+        chart
+            .configure_mesh()
+            .x_desc("churn cycles")
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (i, (label, points)) in series.into_iter().enumerate() {
+            let colour = colours[i % colours.len()];
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.8))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+    }
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(cycles: u64, heap: u64, peers: u64) -> Sample {
+        Sample {
+            elapsed: Duration::from_secs(cycles),
+            cycles,
+            heap_bytes: heap,
+            rss_bytes: heap * 2,
+            fds: 10,
+            tasks: 5,
+            structures: vec![Reading::bounded("address_book.peers", peers, 100)],
+        }
+    }
+
+    #[test]
+    fn fits_a_line() {
+        let fit = least_squares(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]).unwrap();
+        assert!((fit.slope - 2.0).abs() < 1e-9);
+        assert!((fit.intercept - 1.0).abs() < 1e-9);
+        assert!((fit.r2 - 1.0).abs() < 1e-9);
+        assert!(least_squares(&[(1.0, 1.0), (1.0, 2.0)]).is_none());
+    }
+
+    #[test]
+    fn growth_and_bounds_are_judged() {
+        let leaking: Vec<Sample> = (0..=100)
+            .map(|c| sample(c, 1_000_000 + c * 18_000, c * 2))
+            .collect();
+        let summaries = summarize(&leaking, &Criteria::default());
+        let heap = summaries
+            .iter()
+            .find(|s| s.name == "process.heap_bytes")
+            .unwrap();
+        assert_eq!(heap.verdict, Verdict::Grows);
+        assert!((heap.slope_per_cycle.unwrap() - 18_000.0).abs() < 1.0);
+        let peers = summaries
+            .iter()
+            .find(|s| s.name == "address_book.peers")
+            .unwrap();
+        assert_eq!(peers.verdict, Verdict::OverBound);
+
+        let flat: Vec<Sample> = (0..=100)
+            .map(|c| sample(c, 1_000_000 + (c % 3) * 100, 20))
+            .collect();
+        let summaries = summarize(&flat, &Criteria::default());
+        assert!(
+            summaries.iter().all(|s| !s.verdict.fails()),
+            "{summaries:?}"
+        );
+    }
+
+    #[test]
+    fn csv_round_trips_and_chart_is_written() {
+        let dir = std::env::temp_dir().join(format!("mesh-harness-report-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let samples: Vec<Sample> = (0..5).map(|c| sample(c, 100 + c, c)).collect();
+        let csv = dir.join("s.csv");
+        write_csv(&csv, &samples).unwrap();
+        let back = read_csv(&csv).unwrap();
+        assert_eq!(back.len(), 5);
+        assert_eq!(back[3].heap_bytes, 103);
+        assert_eq!(back[3].structures[0].value, 3);
+        let svg = dir.join("c.svg");
+        write_chart(&svg, &[("fork", &samples), ("upstream", &back)]).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.contains("<svg") && text.contains("address_book.peers"));
+        let t = table(&[("fork", &summarize(&samples, &Criteria::default()))]);
+        assert!(t.contains("process.heap_bytes"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
