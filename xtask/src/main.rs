@@ -10,6 +10,7 @@ mod git;
 mod jobs;
 mod pins;
 mod series;
+mod soak;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,8 @@ enum Cmd {
     Patch(PatchCmd),
     /// Apply the series, build everything, and run every test inside the network namespace.
     Test(jobs::TestArgs),
+    /// The main job: churn soak against upstream and our forks, side by side (see README).
+    Soak(soak::SoakArgs),
     /// Check that every patched fork keeps upstream's public API (cargo-semver-checks).
     Semver {
         /// Only this package.
@@ -189,6 +192,7 @@ fn main() -> Result<()> {
             export::export(&forks(manifest)?, &dir, root.as_deref(), all)?;
         }
         Cmd::Test(args) => jobs::test(&forks(manifest)?, &args)?,
+        Cmd::Soak(args) => soak::soak(&forks(manifest)?, &args)?,
         Cmd::Semver { krate } => jobs::semver(&forks(manifest)?, krate.as_deref())?,
     }
     Ok(())
