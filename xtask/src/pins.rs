@@ -61,6 +61,14 @@ pub fn load(path: &Path) -> Result<Vec<Pin>> {
     Ok(manifest.crates)
 }
 
+/// sha256 of `bytes`, lowercase hex.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// sha256 of a file, lowercase hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -238,10 +246,15 @@ fn cargo_home() -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn make_crate(dir: &Path, name: &str, version: &str, extra: Option<&str>) -> PathBuf {
+    pub(crate) fn make_crate(
+        dir: &Path,
+        name: &str,
+        version: &str,
+        extra: Option<&str>,
+    ) -> PathBuf {
         let path = dir.join(format!("{name}-{version}.crate"));
         let file = fs::File::create(&path).unwrap();
         let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
@@ -269,7 +282,7 @@ mod tests {
         path
     }
 
-    fn pin_for(file: &Path) -> Pin {
+    pub(crate) fn pin_for(file: &Path) -> Pin {
         Pin {
             name: "demo".into(),
             version: "1.0.0".into(),

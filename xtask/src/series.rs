@@ -53,11 +53,7 @@ impl Fork {
             all.extend_from_slice(p.file_name().unwrap().as_encoded_bytes());
             all.extend_from_slice(&fs::read(&p)?);
         }
-        let tmp = std::env::temp_dir().join(format!("mesh-digest-{}", std::process::id()));
-        fs::write(&tmp, &all)?;
-        let digest = pins::sha256_file(&tmp);
-        let _ = fs::remove_file(&tmp);
-        Ok(format!("{}\n{}", self.pin.sha256, digest?))
+        Ok(format!("{}\n{}", self.pin.sha256, pins::sha256_bytes(&all)))
     }
 
     fn stamp(&self) -> PathBuf {
@@ -342,4 +338,106 @@ fn list_files(root: &Path) -> Result<BTreeSet<String>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pins::tests::{make_crate, pin_for};
+
+    const HEADER: &str = "Add added()\n\nProblem: p\nCause: c\nFix: f\nTest: t\n\
+                          Upstream-Status: not yet forwarded\n";
+
+    fn fork_in(dir: &Path, tree: &str) -> Fork {
+        let file = dir.join("demo-1.0.0.crate");
+        if !file.exists() {
+            make_crate(dir, "demo", "1.0.0", None);
+        }
+        Fork {
+            pin: pin_for(&file),
+            crate_file: file,
+            tree: dir.join(tree),
+            series_dir: dir.join("series"),
+        }
+    }
+
+    #[test]
+    fn an_unsaved_edit_is_named_refused_and_then_saved_as_a_patch() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fork = fork_in(tmp.path(), "tree");
+        let scratch = tmp.path().join("scratch");
+        assert_eq!(apply(&fork).unwrap(), "materialised");
+        assert_eq!(apply(&fork).unwrap(), "up to date");
+        assert!(check(&fork, &scratch).unwrap().problems.is_empty());
+
+        fs::write(
+            fork.tree.join("src/lib.rs"),
+            "pub fn hello() {}\npub fn added() {}\n",
+        )
+        .unwrap();
+        let problems = check(&fork, &scratch).unwrap().problems.join("\n");
+        assert!(problems.contains("src/lib.rs"), "{problems}");
+        let refused = apply(&fork).unwrap_err().to_string();
+        assert!(refused.contains("src/lib.rs"), "{refused}");
+        assert!(save(&fork, Take::CommitsOnly).is_err());
+
+        let header = tmp.path().join("header.txt");
+        fs::write(&header, HEADER).unwrap();
+        assert_eq!(save(&fork, Take::New(&header)).unwrap(), 1);
+        assert!(check(&fork, &scratch).unwrap().problems.is_empty());
+        let patches = fork.patches().unwrap();
+        assert_eq!(patches.len(), 1);
+        let text = fs::read_to_string(&patches[0]).unwrap();
+        assert!(text.contains("+pub fn added() {}") && text.contains("Problem: p"));
+
+        // The series alone reproduces the edit in a fresh tree.
+        let again = fork_in(tmp.path(), "tree2");
+        apply(&again).unwrap();
+        assert!(fs::read_to_string(again.tree.join("src/lib.rs"))
+            .unwrap()
+            .contains("added"));
+    }
+
+    #[test]
+    fn keep_edits_exports_commits_and_leaves_edits_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fork = fork_in(tmp.path(), "tree");
+        apply(&fork).unwrap();
+        fs::write(fork.tree.join("src/lib.rs"), "pub fn committed() {}\n").unwrap();
+        git::run(&fork.tree, &["add", "src/lib.rs"]).unwrap();
+        let header = tmp.path().join("header.txt");
+        fs::write(&header, HEADER).unwrap();
+        git::run(
+            &fork.tree,
+            &["commit", "-q", "-F", header.to_str().unwrap()],
+        )
+        .unwrap();
+        fs::write(fork.tree.join("src/other.rs"), "// someone else's work\n").unwrap();
+
+        assert_eq!(save(&fork, Take::CommitsKeepingEdits).unwrap(), 1);
+        assert!(fork.tree.join("src/other.rs").exists());
+        let text = fs::read_to_string(&fork.patches().unwrap()[0]).unwrap();
+        assert!(text.contains("+pub fn committed() {}") && !text.contains("other.rs"));
+        let problems = check(&fork, &tmp.path().join("scratch"))
+            .unwrap()
+            .problems
+            .join("\n");
+        assert!(problems.contains("src/other.rs"), "{problems}");
+    }
+
+    #[test]
+    fn a_patch_without_its_header_fields_fails_the_check() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fork = fork_in(tmp.path(), "tree");
+        apply(&fork).unwrap();
+        fs::write(fork.tree.join("src/lib.rs"), "pub fn bare() {}\n").unwrap();
+        let header = tmp.path().join("header.txt");
+        fs::write(&header, "Just a subject\n").unwrap();
+        save(&fork, Take::New(&header)).unwrap();
+        let problems = check(&fork, &tmp.path().join("scratch"))
+            .unwrap()
+            .problems
+            .join("\n");
+        assert!(problems.contains("header lacks `Problem:`"), "{problems}");
+    }
 }
