@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use p2panda_core::{Body, Header, PrivateKey};
 use p2panda_net::{FromNetwork, Network, NodeAddress, ToNetwork};
 use p2panda_store::OperationStore;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::node::{
@@ -28,7 +28,9 @@ use crate::stats;
 use crate::topic::MeshTopic;
 
 /// How long a short-lived peer waits for its overlay before it gives up publishing.
-const JOIN_TIMEOUT: Duration = Duration::from_secs(20);
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause after a wave before its quiet sample, for the tasks of departed peers to finish.
+const QUIET_PAUSE: Duration = Duration::from_millis(250);
 /// How long a clean shutdown may take before the peer is dropped instead.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -60,6 +62,8 @@ pub struct Delivery {
     pub expected: u64,
     /// Messages that arrived.
     pub delivered: u64,
+    /// Of those, messages that arrived at the hub (expected there: `expected / long-lived nodes`).
+    pub delivered_to_hub: u64,
     /// Short-lived peers whose overlay was not ready within the join timeout (they publish
     /// nothing and are not expected anywhere).
     pub join_timeouts: u64,
@@ -94,6 +98,7 @@ struct Counters {
     cycles: AtomicU64,
     expected: AtomicU64,
     delivered: AtomicU64,
+    delivered_to_hub: AtomicU64,
     join_timeouts: AtomicU64,
     synced: AtomicU64,
 }
@@ -103,6 +108,7 @@ impl Counters {
         Delivery {
             expected: self.expected.load(Ordering::Relaxed),
             delivered: self.delivered.load(Ordering::Relaxed),
+            delivered_to_hub: self.delivered_to_hub.load(Ordering::Relaxed),
             join_timeouts: self.join_timeouts.load(Ordering::Relaxed),
             synced_operations: self.synced.load(Ordering::Relaxed),
         }
@@ -164,6 +170,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
             ];
             structures.extend(stats::hub_readings(&hub_node, &hub_store).await);
             Sample {
+                quiet: false,
                 elapsed: started.elapsed(),
                 cycles,
                 heap_bytes: figures.heap_bytes,
@@ -179,53 +186,50 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
     on_sample(&samples[0]);
 
     let plans = plan(&scenario);
-    let permits = Arc::new(Semaphore::new(scenario.concurrency.max(1)));
-    let mut peers = JoinSet::new();
     let mut ticker = tokio::time::interval(options.sample_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
 
-    let mut next = plans.into_iter();
-    let mut launching = true;
-    loop {
-        if launching
-            && scenario
-                .duration
-                .is_some_and(|limit| started.elapsed() >= limit)
+    // Peers come in waves of `concurrency`; between waves no short-lived peer is alive, and the
+    // sample taken then (a quiet sample) holds only what the long-lived nodes keep.
+    for wave in plans.chunks(scenario.concurrency.max(1)) {
+        if scenario
+            .duration
+            .is_some_and(|limit| started.elapsed() >= limit)
         {
-            launching = false;
-        }
-        tokio::select! {
-            permit = permits.clone().acquire_owned(), if launching => {
-                let permit = permit.context("semaphore closed")?;
-                let Some(peer_plan) = next.next() else {
-                    launching = false;
-                    drop(permit);
-                    continue;
-                };
-                let topic = topics[peer_plan.topic].clone();
-                let hub_addr = hub_addr.clone();
-                let topic_map = topic_map.clone();
-                let counters = counters.clone();
-                peers.spawn(async move {
-                    let result = run_peer(peer_plan, topic, hub_addr, topic_map, &counters, long_lived).await;
-                    counters.cycles.fetch_add(1, Ordering::Relaxed);
-                    drop(permit);
-                    result
-                });
-            }
-            Some(done) = peers.join_next(), if !peers.is_empty() => {
-                done.context("a short-lived peer panicked")?.context("a short-lived peer failed")?;
-            }
-            _ = ticker.tick() => {
-                let s = sample(counters.cycles.load(Ordering::Relaxed)).await;
-                on_sample(&s);
-                samples.push(s);
-            }
-        }
-        if !launching && peers.is_empty() {
             break;
         }
+        let mut peers = JoinSet::new();
+        for peer_plan in wave.iter().cloned() {
+            let topic = topics[peer_plan.topic].clone();
+            let hub_addr = hub_addr.clone();
+            let topic_map = topic_map.clone();
+            let counters = counters.clone();
+            peers.spawn(async move {
+                let result =
+                    run_peer(peer_plan, topic, hub_addr, topic_map, &counters, long_lived).await;
+                counters.cycles.fetch_add(1, Ordering::Relaxed);
+                result
+            });
+        }
+        while !peers.is_empty() {
+            tokio::select! {
+                Some(done) = peers.join_next() => {
+                    done.context("a short-lived peer panicked")?
+                        .context("a short-lived peer failed")?;
+                }
+                _ = ticker.tick() => {
+                    let s = sample(counters.cycles.load(Ordering::Relaxed)).await;
+                    on_sample(&s);
+                    samples.push(s);
+                }
+            }
+        }
+        tokio::time::sleep(QUIET_PAUSE).await;
+        let mut s = sample(counters.cycles.load(Ordering::Relaxed)).await;
+        s.quiet = true;
+        on_sample(&s);
+        samples.push(s);
     }
 
     let settle_until = Instant::now() + options.settle;
@@ -281,6 +285,9 @@ async fn start_long_lived(
                     FromNetwork::GossipMessage { bytes, .. } => {
                         if parse_gossip_payload(&bytes).is_some() {
                             counters.delivered.fetch_add(1, Ordering::Relaxed);
+                            if bootstrap {
+                                counters.delivered_to_hub.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
                     FromNetwork::SyncMessage {

@@ -42,6 +42,9 @@ pub struct Sample {
     pub elapsed: Duration,
     /// Short-lived peers that have left so far.
     pub cycles: u64,
+    /// Taken between waves, when no short-lived peer is alive: only what the long-lived nodes
+    /// keep. Trends are fitted through quiet samples.
+    pub quiet: bool,
     /// Live heap bytes of the whole process (counting allocator).
     pub heap_bytes: u64,
     /// Resident set size of the process.

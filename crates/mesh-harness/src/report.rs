@@ -132,10 +132,15 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
         .iter()
         .position(|s| s.cycles == last.cycles)
         .unwrap_or(samples.len() - 1);
-    let second_half: Vec<&Sample> = samples[..=churn_end]
+    let mut second_half: Vec<&Sample> = samples[..=churn_end]
         .iter()
         .filter(|s| s.cycles >= half)
         .collect();
+    // Between waves only the long-lived nodes hold memory: fit through those samples when a run
+    // has them, so the band of peers alive at other moments does not drown the trend.
+    if second_half.iter().filter(|s| s.quiet).count() >= 3 {
+        second_half.retain(|s| s.quiet);
+    }
     let span = (last.cycles - half) as f64;
     names(samples)
         .into_iter()
@@ -289,14 +294,20 @@ pub fn table(runs: &[(&str, &[Summary])]) -> String {
 /// Writes every sample as CSV: `elapsed_s,cycles`, then one column per figure.
 pub fn write_csv(path: &Path, samples: &[Sample]) -> Result<()> {
     let names = names(samples);
-    let mut out = String::from("elapsed_s,cycles");
+    let mut out = String::from("elapsed_s,cycles,quiet");
     for name in &names {
         out.push(',');
         out.push_str(name);
     }
     out.push('\n');
     for s in samples {
-        let _ = write!(out, "{:.3},{}", s.elapsed.as_secs_f64(), s.cycles);
+        let _ = write!(
+            out,
+            "{:.3},{},{}",
+            s.elapsed.as_secs_f64(),
+            s.cycles,
+            u8::from(s.quiet)
+        );
         for name in &names {
             out.push(',');
             if let Some((v, _)) = figure(s, name) {
@@ -314,7 +325,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().context("empty CSV")?.split(',').collect();
-    if header.get(..2) != Some(&["elapsed_s", "cycles"]) {
+    if header.get(..3) != Some(&["elapsed_s", "cycles", "quiet"]) {
         bail!("{} is not a soak CSV", path.display());
     }
     let mut samples = Vec::new();
@@ -323,13 +334,14 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
         let mut sample = Sample {
             elapsed: Duration::from_secs_f64(cells[0].parse()?),
             cycles: cells[1].parse()?,
+            quiet: cells[2] == "1",
             heap_bytes: 0,
             rss_bytes: 0,
             fds: 0,
             tasks: 0,
             structures: Vec::new(),
         };
-        for (name, cell) in header.iter().zip(&cells).skip(2) {
+        for (name, cell) in header.iter().zip(&cells).skip(3) {
             if cell.is_empty() {
                 continue;
             }
@@ -433,6 +445,7 @@ mod tests {
         Sample {
             elapsed: Duration::from_secs(cycles),
             cycles,
+            quiet: cycles.is_multiple_of(5),
             heap_bytes: heap,
             rss_bytes: heap * 2,
             fds: 10,
@@ -488,6 +501,7 @@ mod tests {
         let back = read_csv(&csv).unwrap();
         assert_eq!(back.len(), 5);
         assert_eq!(back[3].heap_bytes, 103);
+        assert!(back[0].quiet && !back[3].quiet);
         assert_eq!(back[3].structures[0].value, 3);
         let svg = dir.join("c.svg");
         write_chart(&svg, &[("fork", &samples), ("upstream", &back)]).unwrap();

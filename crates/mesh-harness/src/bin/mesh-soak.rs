@@ -154,11 +154,13 @@ async fn soak(args: Args) -> Result<bool> {
     let table = report::table(&runs);
     let delivery = outcome.delivery;
     let summary = format!(
-        "{table}\n{label}: {} churn cycles; gossip delivered to long-lived nodes {}/{} ({:.2}%), {} join timeouts, {} operations synced to the hub\n",
+        "{table}\n{label}: {} churn cycles; gossip delivered to long-lived nodes {}/{} ({:.2}%; hub {}/{}), {} join timeouts, {} operations synced to the hub\n",
         outcome.cycles,
         delivery.delivered,
         delivery.expected,
         delivery.ratio() * 100.0,
+        delivery.delivered_to_hub,
+        delivery.expected / (1 + args.witnesses as u64),
         delivery.join_timeouts,
         delivery.synced_operations,
     );
