@@ -159,14 +159,14 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
             let figures = process_figures();
             let mut structures = vec![
                 Reading::new(
-                    "address_book.peers",
+                    "p2panda_net.address_book.peers",
                     hub_node
                         .known_peers()
                         .await
                         .map(|p| p.len() as u64)
                         .unwrap_or(0),
                 ),
-                Reading::new("harness.topic_map_authors", topic_map.len() as u64),
+                Reading::new("mesh_harness.topic_map_authors", topic_map.len() as u64),
             ];
             structures.extend(stats::hub_readings(&hub_node, &hub_store).await);
             Sample {

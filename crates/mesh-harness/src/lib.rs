@@ -6,6 +6,7 @@
 //! - [`driver`]: carries a plan out and samples the hub.
 //! - [`probe`]: what a sample holds; process figures from `/proc` and the counting allocator.
 //! - [`report`]: tables, slopes, CSV and the SVG chart.
+//! - [`ops`]: `/metrics` (Prometheus) and `/health` (JSON) on a loopback address.
 //! - [`stats`]: the one place that knows whether it builds against our forks or upstream.
 //!
 //! Node code must only ever see loopback: run binaries and tests through cargo, whose runner
@@ -14,6 +15,7 @@
 pub mod alloc;
 pub mod driver;
 pub mod node;
+pub mod ops;
 pub mod probe;
 pub mod report;
 pub mod scenario;

@@ -7,15 +7,23 @@ use crate::alloc;
 /// One structure's size at a sample, with the bound it must stay within if it has one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
-    /// Name, `component.structure` (e.g. `address_book.peers`).
+    /// Name, `crate.component.structure` (e.g. `p2panda_net.address_book.peers`); its Prometheus
+    /// name is the same with dots as underscores.
     pub name: String,
-    /// Its size (entries, bytes or tasks, as the name says).
+    /// Its size (entries, bytes or tasks, as the name says), or for a counter (a name ending in
+    /// `_total`) the count since the node started.
     pub value: u64,
     /// The bound it is configured to stay within, if any.
     pub bound: Option<u64>,
 }
 
 impl Reading {
+    /// Whether the reading is a counter (its name ends in `_total`, as in Prometheus): counters
+    /// only ever grow and are shown, not judged.
+    pub fn is_counter(&self) -> bool {
+        is_counter(&self.name)
+    }
+
     /// A reading without a bound.
     pub fn new(name: impl Into<String>, value: u64) -> Self {
         Self {
@@ -33,6 +41,11 @@ impl Reading {
             bound: Some(bound),
         }
     }
+}
+
+/// Whether a figure name is a counter's (ends in `_total`).
+pub fn is_counter(name: &str) -> bool {
+    name.ends_with("_total")
 }
 
 /// Everything sampled at one moment of a run.

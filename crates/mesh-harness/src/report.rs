@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
 
-use crate::probe::{Reading, Sample};
+use crate::probe::{is_counter, Reading, Sample};
 
 /// A least-squares line through points.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -160,7 +160,7 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
             let slope = least_squares(&points).map(|f| f.slope);
             let verdict = if bound.is_some_and(|b| peak > b) {
                 Verdict::OverBound
-            } else if name == "process.rss_bytes" || slope.is_none() {
+            } else if name == "process.rss_bytes" || is_counter(&name) || slope.is_none() {
                 Verdict::Info
             } else if name == "process.heap_bytes" {
                 if slope.unwrap_or(0.0) > criteria.heap_bytes_per_cycle {
@@ -362,7 +362,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
 /// The figures the chart shows, one panel each, in this order.
 pub const CHART_PANELS: [&str; 4] = [
     "process.heap_bytes",
-    "address_book.peers",
+    "p2panda_net.address_book.peers",
     "process.tokio_tasks",
     "process.open_fds",
 ];
@@ -450,7 +450,11 @@ mod tests {
             rss_bytes: heap * 2,
             fds: 10,
             tasks: 5,
-            structures: vec![Reading::bounded("address_book.peers", peers, 100)],
+            structures: vec![Reading::bounded(
+                "p2panda_net.address_book.peers",
+                peers,
+                100,
+            )],
         }
     }
 
@@ -477,7 +481,7 @@ mod tests {
         assert!((heap.slope_per_cycle.unwrap() - 18_000.0).abs() < 1.0);
         let peers = summaries
             .iter()
-            .find(|s| s.name == "address_book.peers")
+            .find(|s| s.name == "p2panda_net.address_book.peers")
             .unwrap();
         assert_eq!(peers.verdict, Verdict::OverBound);
 
@@ -506,7 +510,7 @@ mod tests {
         let svg = dir.join("c.svg");
         write_chart(&svg, &[("fork", &samples), ("upstream", &back)]).unwrap();
         let text = std::fs::read_to_string(&svg).unwrap();
-        assert!(text.contains("<svg") && text.contains("address_book.peers"));
+        assert!(text.contains("<svg") && text.contains("p2panda_net.address_book.peers"));
         let t = table(&[("fork", &summarize(&samples, &Criteria::default()))]);
         assert!(t.contains("process.heap_bytes"));
         std::fs::remove_dir_all(dir).unwrap();

@@ -5,14 +5,17 @@
 //! with `cargo run --release -p mesh-harness --bin mesh-soak -- --help`; cargo's runner puts it in
 //! a network namespace that has only `lo`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use mesh_harness::driver::{run, RunOptions};
+use mesh_harness::ops::{self, OpsState};
 use mesh_harness::report::{self, Criteria};
 use mesh_harness::scenario::ScenarioConfig;
 use mesh_harness::{alloc, probe};
@@ -60,6 +63,13 @@ struct Args {
     /// Lowest acceptable share of gossip messages delivered to the long-lived nodes.
     #[arg(long, default_value_t = 0.99)]
     min_delivery: f64,
+    /// Serve `/metrics` (Prometheus) and `/health` (JSON) on this loopback address while the
+    /// soak runs, e.g. 127.0.0.1:9464.
+    #[arg(long)]
+    metrics_addr: Option<SocketAddr>,
+    /// Share of a bound above which `/health` reports `degraded`.
+    #[arg(long, default_value_t = ops::DEFAULT_DEGRADED_FRACTION)]
+    degraded_fraction: f64,
     /// Never fail on verdicts (for measuring upstream, which is expected to fail them).
     #[arg(long)]
     report_only: bool,
@@ -113,24 +123,48 @@ async fn soak(args: Args) -> Result<bool> {
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} cycles  {msg}")?
             .progress_chars("=> "),
     );
+    let ops = match args.metrics_addr {
+        Some(addr) => {
+            let state = Arc::new(OpsState::new(args.degraded_fraction));
+            let (local, _task) = ops::serve(addr, state.clone()).await?;
+            eprintln!("mesh-soak [{label}]: metrics on http://{local}/metrics, health on http://{local}/health");
+            Some(state)
+        }
+        None => None,
+    };
     let options = RunOptions {
         scenario,
         ..RunOptions::default()
     };
+    let mut last_line = Duration::ZERO;
     let outcome = run(options, |sample| {
+        if let Some(ops) = &ops {
+            ops.publish(sample);
+        }
         bar.set_position(sample.cycles);
         let peers = sample
             .structures
             .iter()
-            .find(|r| r.name == "address_book.peers")
+            .find(|r| r.name == "p2panda_net.address_book.peers")
             .map_or(0, |r| r.value);
-        bar.set_message(format!(
+        let line = format!(
             "heap {:.1} MiB  rss {:.1} MiB  tasks {}  book {}",
             sample.heap_bytes as f64 / 1048576.0,
             sample.rss_bytes as f64 / 1048576.0,
             sample.tasks,
             peers
-        ));
+        );
+        // Without a terminal the bar is hidden: print a plain line every ten seconds instead.
+        if bar.is_hidden() && sample.elapsed >= last_line + Duration::from_secs(10) {
+            last_line = sample.elapsed;
+            eprintln!(
+                "mesh-soak [{label}]: {:>4.0} s  {}/{} cycles  {line}",
+                sample.elapsed.as_secs_f64(),
+                sample.cycles,
+                bar.length().unwrap_or(0)
+            );
+        }
+        bar.set_message(line);
     })
     .await?;
     bar.finish();

@@ -1,0 +1,326 @@
+//! The operator surface: the latest sample as Prometheus metrics (`GET /metrics`) and as a
+//! health verdict (`GET /health`), served on a loopback address.
+//!
+//! ## Metric names
+//! Every reading `crate.component.structure` becomes `crate_component_structure` (a gauge), and
+//! a reading whose name ends in `_total` becomes a counter of that name. Process figures are
+//! `mesh_harness_process_*`. Besides, every reading with a bound is also exported generically,
+//! `mesh_structure_size{structure="..."}` and `mesh_structure_bound{structure="..."}`, so one
+//! alert rule covers every bounded structure (`ops/alerts.yml`).
+//!
+//! ## `/health`
+//! ```json
+//! { "status": "ok", "degraded_fraction": 0.8, "cycles": 120, "elapsed_s": 61.2,
+//!   "structures": [ { "name": "p2panda_net.address_book.peers", "size": 40,
+//!                     "bound": 10000, "fraction": 0.004, "status": "ok" } ] }
+//! ```
+//! `status` is `degraded` when any bounded structure is above `degraded_fraction` of its bound
+//! (HTTP 503), `ok` otherwise (HTTP 200), and `starting` (HTTP 503) before the first sample.
+//! Structures without a bound are listed with `"bound": null` and never degrade the status.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{bail, Context, Result};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde::Serialize;
+use tokio::task::JoinHandle;
+
+use crate::probe::Sample;
+
+/// Default share of a bound above which `/health` reports `degraded`.
+pub const DEFAULT_DEGRADED_FRACTION: f64 = 0.8;
+
+/// What the endpoints serve: the latest sample, replaced as new ones are taken.
+#[derive(Debug)]
+pub struct OpsState {
+    latest: RwLock<Option<Sample>>,
+    degraded_fraction: f64,
+}
+
+impl OpsState {
+    /// A state that reports `degraded` above `degraded_fraction` of a bound.
+    pub fn new(degraded_fraction: f64) -> Self {
+        Self {
+            latest: RwLock::new(None),
+            degraded_fraction,
+        }
+    }
+
+    /// Makes `sample` the one the endpoints serve.
+    pub fn publish(&self, sample: &Sample) {
+        *self.latest.write().expect("ops lock") = Some(sample.clone());
+    }
+
+    /// The latest sample, if any.
+    pub fn latest(&self) -> Option<Sample> {
+        self.latest.read().expect("ops lock").clone()
+    }
+}
+
+/// Prometheus name of a figure: dots become underscores, process figures get the harness prefix.
+pub fn metric_name(figure: &str) -> String {
+    let name = figure.replace(['.', '-'], "_");
+    if figure.starts_with("process.") {
+        format!("mesh_harness_{name}")
+    } else {
+        name
+    }
+}
+
+/// The sample in Prometheus text exposition format (OpenMetrics flavour, as prometheus-client
+/// writes it).
+pub fn render_metrics(sample: &Sample) -> Result<String> {
+    let mut registry = Registry::default();
+    let size = Family::<Vec<(String, String)>, Gauge>::default();
+    let bound = Family::<Vec<(String, String)>, Gauge>::default();
+    for (figure, value, limit) in sample.figures() {
+        if figure == "process.heap_bytes" && !crate::alloc::is_installed() {
+            // Without the counting allocator there is no heap figure; a zero would look like one.
+            continue;
+        }
+        let name = metric_name(&figure);
+        let help = format!("{figure} (mesh-harness reading)");
+        if let Some(base) = name.strip_suffix("_total") {
+            let counter = Counter::<u64>::default();
+            counter.inc_by(value);
+            registry.register(base, help, counter);
+        } else {
+            let gauge = Gauge::<i64>::default();
+            gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+            registry.register(name.clone(), help, gauge);
+        }
+        if let Some(limit) = limit {
+            let labels = vec![("structure".to_owned(), name.clone())];
+            size.get_or_create(&labels)
+                .set(i64::try_from(value).unwrap_or(i64::MAX));
+            bound
+                .get_or_create(&labels)
+                .set(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
+    }
+    registry.register(
+        "mesh_structure_size",
+        "Size of a bounded structure (same value as its own metric)",
+        size,
+    );
+    registry.register(
+        "mesh_structure_bound",
+        "The bound a structure is configured to stay within",
+        bound,
+    );
+    let churn = Gauge::<i64>::default();
+    churn.set(i64::try_from(sample.cycles).unwrap_or(i64::MAX));
+    registry.register(
+        "mesh_harness_churn_cycles",
+        "Short-lived peers that have come and gone (a gauge: it restarts with the run)",
+        churn,
+    );
+    let mut out = String::new();
+    encode(&mut out, &registry).context("encoding metrics")?;
+    Ok(out)
+}
+
+/// One structure in `/health`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StructureHealth {
+    /// Figure name.
+    pub name: String,
+    /// Current size.
+    pub size: u64,
+    /// Configured bound, if any.
+    pub bound: Option<u64>,
+    /// `size / bound`, if bounded.
+    pub fraction: Option<f64>,
+    /// `ok` or `degraded`.
+    pub status: &'static str,
+}
+
+/// The `/health` document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    /// `ok`, `degraded` or `starting`.
+    pub status: &'static str,
+    /// Share of a bound above which a structure counts as degraded.
+    pub degraded_fraction: f64,
+    /// Churn cycles at the sample.
+    pub cycles: u64,
+    /// Seconds since the run started, at the sample.
+    pub elapsed_s: f64,
+    /// Every structure of the sample (counters excluded).
+    pub structures: Vec<StructureHealth>,
+}
+
+/// Judges a sample (or its absence).
+pub fn health(sample: Option<&Sample>, degraded_fraction: f64) -> Health {
+    let Some(sample) = sample else {
+        return Health {
+            status: "starting",
+            degraded_fraction,
+            cycles: 0,
+            elapsed_s: 0.0,
+            structures: Vec::new(),
+        };
+    };
+    let structures: Vec<StructureHealth> = sample
+        .structures
+        .iter()
+        .filter(|r| !r.is_counter())
+        .map(|r| {
+            let fraction = r.bound.map(|b| r.value as f64 / b.max(1) as f64);
+            StructureHealth {
+                name: r.name.clone(),
+                size: r.value,
+                bound: r.bound,
+                fraction,
+                status: if fraction.is_some_and(|f| f > degraded_fraction) {
+                    "degraded"
+                } else {
+                    "ok"
+                },
+            }
+        })
+        .collect();
+    let degraded = structures.iter().any(|s| s.status == "degraded");
+    Health {
+        status: if degraded { "degraded" } else { "ok" },
+        degraded_fraction,
+        cycles: sample.cycles,
+        elapsed_s: sample.elapsed.as_secs_f64(),
+        structures,
+    }
+}
+
+async fn metrics_handler(State(state): State<Arc<OpsState>>) -> impl IntoResponse {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    match state.latest() {
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, content_type)],
+            String::from("# EOF\n"),
+        ),
+        Some(sample) => match render_metrics(&sample) {
+            Ok(text) => (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], text),
+            Err(err) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/plain")],
+                format!("{err:#}"),
+            ),
+        },
+    }
+}
+
+async fn health_handler(State(state): State<Arc<OpsState>>) -> impl IntoResponse {
+    let health = health(state.latest().as_ref(), state.degraded_fraction);
+    let code = if health.status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(health))
+}
+
+/// Serves `/metrics` and `/health` on `addr`, which must be a loopback address (port 0 picks
+/// one). Returns the bound address and the server task.
+pub async fn serve(addr: SocketAddr, state: Arc<OpsState>) -> Result<(SocketAddr, JoinHandle<()>)> {
+    if !addr.ip().is_loopback() {
+        bail!("the metrics endpoint only listens on loopback, not {addr}");
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the metrics endpoint to {addr}"))?;
+    let local = listener.local_addr()?;
+    let app = Router::new()
+        .route("/metrics", get(metrics_handler))
+        .route("/health", get(health_handler))
+        .with_state(state);
+    let task = tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            eprintln!("mesh-harness: metrics endpoint stopped: {err}");
+        }
+    });
+    Ok((local, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::probe::Reading;
+
+    fn sample(peers: u64) -> Sample {
+        Sample {
+            elapsed: Duration::from_secs(3),
+            cycles: 12,
+            quiet: true,
+            heap_bytes: 1000,
+            rss_bytes: 2000,
+            fds: 7,
+            tasks: 9,
+            structures: vec![
+                Reading::bounded("p2panda_net.address_book.peers", peers, 100),
+                Reading::new("p2panda_net.address_book.evictions_ttl_total", 5),
+                Reading::new("iroh_gossip.connection_tasks", 3),
+            ],
+        }
+    }
+
+    #[test]
+    fn names_follow_prometheus_conventions() {
+        assert_eq!(
+            metric_name("process.heap_bytes"),
+            "mesh_harness_process_heap_bytes"
+        );
+        assert_eq!(metric_name("iroh_gossip.peers"), "iroh_gossip_peers");
+        let text = render_metrics(&sample(10)).unwrap();
+        assert!(
+            text.contains("# TYPE p2panda_net_address_book_peers gauge"),
+            "{text}"
+        );
+        assert!(text.contains("p2panda_net_address_book_peers 10"), "{text}");
+        assert!(
+            text.contains("# TYPE p2panda_net_address_book_evictions_ttl counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("p2panda_net_address_book_evictions_ttl_total 5"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"mesh_structure_bound{structure="p2panda_net_address_book_peers"} 100"#
+            ),
+            "{text}"
+        );
+        // This test binary has no counting allocator: no heap figure rather than a false zero.
+        assert!(!crate::alloc::is_installed());
+        assert!(!text.contains("mesh_harness_process_heap_bytes"), "{text}");
+        assert!(text.contains("mesh_harness_process_open_fds 7"), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn health_degrades_near_a_bound() {
+        assert_eq!(health(None, 0.8).status, "starting");
+        let ok = health(Some(&sample(80)), 0.8);
+        assert_eq!(ok.status, "ok");
+        assert_eq!(ok.structures.len(), 2, "counters are not structures");
+        let degraded = health(Some(&sample(81)), 0.8);
+        assert_eq!(degraded.status, "degraded");
+        let peers = &degraded.structures[0];
+        assert_eq!(
+            (peers.size, peers.bound, peers.status),
+            (81, Some(100), "degraded")
+        );
+    }
+}
