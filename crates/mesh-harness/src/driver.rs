@@ -31,6 +31,10 @@ use crate::topic::MeshTopic;
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause after a wave before its quiet sample, for the tasks of departed peers to finish.
 const QUIET_PAUSE: Duration = Duration::from_millis(250);
+/// How long the hub may take to answer a sampling call.
+const HUB_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a short-lived peer may take for its whole plan before it is dropped.
+const PEER_DEADLINE: Duration = Duration::from_secs(60);
 /// How long a clean shutdown may take before the peer is dropped instead.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -69,6 +73,10 @@ pub struct Delivery {
     pub join_timeouts: u64,
     /// Operations the hub received through log sync.
     pub synced_operations: u64,
+    /// Short-lived peers that did not finish their plan within the peer deadline (dropped then).
+    pub peer_stalls: u64,
+    /// Samples for which the hub did not answer within the timeout.
+    pub hub_unresponsive: u64,
 }
 
 impl Delivery {
@@ -101,6 +109,8 @@ struct Counters {
     delivered_to_hub: AtomicU64,
     join_timeouts: AtomicU64,
     synced: AtomicU64,
+    peer_stalls: AtomicU64,
+    hub_unresponsive: AtomicU64,
 }
 
 impl Counters {
@@ -111,6 +121,8 @@ impl Counters {
             delivered_to_hub: self.delivered_to_hub.load(Ordering::Relaxed),
             join_timeouts: self.join_timeouts.load(Ordering::Relaxed),
             synced_operations: self.synced.load(Ordering::Relaxed),
+            peer_stalls: self.peer_stalls.load(Ordering::Relaxed),
+            hub_unresponsive: self.hub_unresponsive.load(Ordering::Relaxed),
         }
     }
 }
@@ -152,22 +164,36 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
     let long_lived = 1 + witnesses.len() as u64;
 
     let sample = |cycles: u64| {
+        let counters = counters.clone();
         let hub_node = hub.node.clone();
         let hub_store = hub.store.clone();
         let topic_map = topic_map.clone();
         async move {
             let figures = process_figures();
-            let mut structures = vec![
-                Reading::new(
+            let mut structures = Vec::new();
+            // A hub that does not answer within the timeout is itself a finding: counted, and
+            // the run goes on instead of hanging with it.
+            match tokio::time::timeout(HUB_CALL_TIMEOUT, hub_node.known_peers()).await {
+                Ok(Ok(peers)) => structures.push(Reading::new(
                     "p2panda_net.address_book.peers",
-                    hub_node
-                        .known_peers()
-                        .await
-                        .map(|p| p.len() as u64)
-                        .unwrap_or(0),
-                ),
-                Reading::new("mesh_harness.topic_map_authors", topic_map.len() as u64),
-            ];
+                    peers.len() as u64,
+                )),
+                Ok(Err(_)) | Err(_) => {
+                    counters.hub_unresponsive.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            structures.push(Reading::new(
+                "mesh_harness.topic_map_authors",
+                topic_map.len() as u64,
+            ));
+            structures.push(Reading::new(
+                "mesh_harness.hub_unresponsive_total",
+                counters.hub_unresponsive.load(Ordering::Relaxed),
+            ));
+            structures.push(Reading::new(
+                "mesh_harness.peer_stalls_total",
+                counters.peer_stalls.load(Ordering::Relaxed),
+            ));
             structures.extend(stats::hub_readings(&hub_node, &hub_store).await);
             Sample {
                 quiet: false,
@@ -355,7 +381,7 @@ async fn run_peer(
     )
     .await?;
     topic_map.add_author(&topic, author);
-    let result = async {
+    let life = async {
         let node = build_node(NodeSpec {
             private_key: Some(key),
             bootstrap: false,
@@ -421,8 +447,16 @@ async fn run_peer(
             stop_reader(&mut reading).await;
         }
         anyhow::Ok(())
-    }
-    .await;
+    };
+    // A peer that hangs (in a call to its own node, or waiting on the hub) is dropped at the
+    // deadline, which is as abrupt a leave as any, and counted.
+    let result = match tokio::time::timeout(PEER_DEADLINE, life).await {
+        Ok(result) => result,
+        Err(_) => {
+            counters.peer_stalls.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+    };
     topic_map.remove_author(&author);
     result
 }

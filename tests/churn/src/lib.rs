@@ -46,5 +46,13 @@ pub fn assert_flat_and_delivered(outcome: &RunOutcome, criteria: &Criteria) {
         d.delivered, d.expected,
         "gossip not delivered to every long-lived subscriber: {d:?}\n{table}"
     );
+    assert_eq!(
+        d.peer_stalls, 0,
+        "short-lived peers stalled: {d:?}\n{table}"
+    );
+    assert_eq!(
+        d.hub_unresponsive, 0,
+        "the hub stopped answering: {d:?}\n{table}"
+    );
     assert!(outcome.cycles > 0, "no churn cycle completed");
 }

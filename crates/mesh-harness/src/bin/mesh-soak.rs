@@ -188,7 +188,7 @@ async fn soak(args: Args) -> Result<bool> {
     let table = report::table(&runs);
     let delivery = outcome.delivery;
     let summary = format!(
-        "{table}\n{label}: {} churn cycles; gossip delivered to long-lived nodes {}/{} ({:.2}%; hub {}/{}), {} join timeouts, {} operations synced to the hub\n",
+        "{table}\n{label}: {} churn cycles; gossip delivered to long-lived nodes {}/{} ({:.2}%; hub {}/{}), {} join timeouts, {} operations synced to the hub, {} stalled peers, {} samples with the hub unresponsive\n",
         outcome.cycles,
         delivery.delivered,
         delivery.expected,
@@ -197,6 +197,8 @@ async fn soak(args: Args) -> Result<bool> {
         delivery.expected / (1 + args.witnesses as u64),
         delivery.join_timeouts,
         delivery.synced_operations,
+        delivery.peer_stalls,
+        delivery.hub_unresponsive,
     );
     println!("{summary}");
     std::fs::write(args.out.join(format!("{label}-table.md")), &summary)?;
@@ -214,7 +216,9 @@ async fn soak(args: Args) -> Result<bool> {
         .filter(|s| s.verdict.fails())
         .map(|s| s.name.as_str())
         .collect();
-    let delivery_ok = delivery.ratio() >= args.min_delivery;
+    let delivery_ok = delivery.ratio() >= args.min_delivery
+        && delivery.peer_stalls == 0
+        && delivery.hub_unresponsive == 0;
     if !failed.is_empty() {
         eprintln!(
             "mesh-soak [{label}]: failing figures: {}",
@@ -223,9 +227,11 @@ async fn soak(args: Args) -> Result<bool> {
     }
     if !delivery_ok {
         eprintln!(
-            "mesh-soak [{label}]: delivery {:.2}% is below {:.2}%",
+            "mesh-soak [{label}]: delivery {:.2}% (at least {:.2}% needed), {} stalled peers, {} samples with the hub unresponsive",
             delivery.ratio() * 100.0,
-            args.min_delivery * 100.0
+            args.min_delivery * 100.0,
+            delivery.peer_stalls,
+            delivery.hub_unresponsive
         );
     }
     Ok(args.report_only || (failed.is_empty() && delivery_ok))
