@@ -5,8 +5,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use p2panda_core::PrivateKey;
-use p2panda_net::NodeAddress;
 use p2panda_net::config::AddressBookConfig;
+use p2panda_net::NodeAddress;
 use p2panda_net_address_book::{book_keys, eventually, loopback_builder};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,7 +41,10 @@ async fn learned_peer_expires_pinned_peer_stays_until_removed() {
 
     // After the TTL only the pinned peer is left, without anybody asking.
     assert!(
-        eventually(ttl * 10, || async { book_keys(&node).await == vec![pinned] }).await,
+        eventually(ttl * 10, || async {
+            book_keys(&node).await == vec![pinned]
+        })
+        .await,
         "learned peer not expired: book holds {:?}",
         book_keys(&node).await
     );
