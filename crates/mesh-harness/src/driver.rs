@@ -173,11 +173,10 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
             let mut structures = Vec::new();
             // A hub that does not answer within the timeout is itself a finding: counted, and
             // the run goes on instead of hanging with it.
-            match tokio::time::timeout(HUB_CALL_TIMEOUT, hub_node.known_peers()).await {
-                Ok(Ok(peers)) => structures.push(Reading::new(
-                    "p2panda_net.address_book.peers",
-                    peers.len() as u64,
-                )),
+            match tokio::time::timeout(HUB_CALL_TIMEOUT, stats::hub_readings(&hub_node, &hub_store))
+                .await
+            {
+                Ok(Ok(readings)) => structures.extend(readings),
                 Ok(Err(_)) | Err(_) => {
                     counters.hub_unresponsive.fetch_add(1, Ordering::Relaxed);
                 }
@@ -194,7 +193,6 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
                 "mesh_harness.peer_stalls_total",
                 counters.peer_stalls.load(Ordering::Relaxed),
             ));
-            structures.extend(stats::hub_readings(&hub_node, &hub_store).await);
             Sample {
                 quiet: false,
                 elapsed: started.elapsed(),
@@ -293,9 +291,9 @@ async fn start_long_lived(
         bootstrap,
         store: store.clone(),
         topic_map: topic_map.clone(),
+        long_lived: true,
     })
     .await?;
-    stats::configure_long_lived(&node).await?;
     if let Some(hub) = hub {
         node.add_peer(hub.clone()).await?;
     }
@@ -387,6 +385,7 @@ async fn run_peer(
             bootstrap: false,
             store,
             topic_map: topic_map.clone(),
+            long_lived: false,
         })
         .await?;
         node.add_peer(hub).await?;

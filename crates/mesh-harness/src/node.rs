@@ -82,6 +82,9 @@ pub struct NodeSpec {
     pub store: HarnessStore,
     /// Which logs belong to which topic.
     pub topic_map: SharedTopicMap,
+    /// Whether it lives for the whole run (hub, witnesses): such nodes get the settings a
+    /// long-running mesh node would have (see [`crate::stats::long_lived_builder`]).
+    pub long_lived: bool,
 }
 
 /// Builds a node that can reach nothing but loopback.
@@ -98,6 +101,9 @@ pub async fn build_node(spec: NodeSpec) -> Result<Network<MeshTopic>> {
     }
     if spec.bootstrap {
         builder = builder.bootstrap();
+    }
+    if spec.long_lived {
+        builder = crate::stats::long_lived_builder(builder);
     }
     builder.build().await.context("building a loopback node")
 }
