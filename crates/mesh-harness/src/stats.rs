@@ -54,8 +54,8 @@ pub fn long_lived_builder(builder: NetworkBuilder<MeshTopic>) -> NetworkBuilder<
     }
 }
 
-/// Every structure size the hub can report: the address book, topic streams, gossip buffers
-/// and store on our fork; only the number of known peers on upstream.
+/// Every structure size the hub can report: the address book, topic streams, gossip buffers,
+/// the gossip actor's peers and connection tasks, and the store on our fork; only the number of known peers on upstream.
 ///
 /// An error means the node did not answer (its engine is gone or stuck).
 pub async fn hub_readings(node: &Network<MeshTopic>, store: &HarnessStore) -> Result<Vec<Reading>> {
@@ -63,6 +63,7 @@ pub async fn hub_readings(node: &Network<MeshTopic>, store: &HarnessStore) -> Re
     {
         let mut readings = address_book_readings(node).await?;
         readings.extend(topic_readings(node).await?);
+        readings.extend(gossip_readings(node).await?);
         readings.extend(store_readings(store));
         Ok(readings)
     }
@@ -153,6 +154,28 @@ async fn topic_readings(node: &Network<MeshTopic>) -> Result<Vec<Reading>> {
         Reading::new(
             format!("{streams}.dropped_deliveries_total"),
             t.dropped_deliveries,
+        ),
+    ])
+}
+
+#[cfg(feature = "patched")]
+async fn gossip_readings(node: &Network<MeshTopic>) -> Result<Vec<Reading>> {
+    let g = node.gossip_stats().await?;
+    Ok(vec![
+        Reading::new("iroh_gossip.peers", g.peers as u64),
+        Reading::new("iroh_gossip.pending_peers", g.pending_peers as u64),
+        Reading::new("iroh_gossip.pending_dials", g.pending_dials as u64),
+        Reading::new("iroh_gossip.queued_messages", g.queued_messages as u64),
+        Reading::new(
+            "iroh_gossip.pending_messages_dropped_total",
+            g.pending_messages_dropped,
+        ),
+        Reading::new("iroh_gossip.connection_tasks", g.connection_tasks as u64),
+        Reading::new("iroh_gossip.topics", g.topics as u64),
+        Reading::new("iroh_gossip.protocol_topics", g.protocol_topics as u64),
+        Reading::new(
+            "iroh_gossip.protocol_peer_entries",
+            g.protocol_peer_entries as u64,
         ),
     ])
 }
