@@ -50,7 +50,7 @@ pub fn least_squares(points: &[(f64, f64)]) -> Option<Fit> {
 }
 
 /// What a run is held to.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Criteria {
     /// Highest acceptable growth of live heap, in bytes per churn cycle, over the second half of
     /// the run.
@@ -58,7 +58,18 @@ pub struct Criteria {
     /// Highest acceptable growth of a structure (entries, tasks, descriptors) over the second
     /// half of the run, fitted, in absolute units.
     pub structure_growth: f64,
+    /// Structures that fill up to their bound by design and are judged by that bound alone: a
+    /// capped store keeps what it is given until it must evict, so its growth up to the cap is
+    /// not a leak (its evictions are counted instead).
+    pub fills_to_bound: Vec<String>,
 }
+
+/// The harness's structures that fill up to their cap by design: the hub's capped store.
+pub const FILLS_TO_BOUND: &[&str] = &[
+    "p2panda_store.operations",
+    "p2panda_store.bytes",
+    "p2panda_store.logs",
+];
 
 impl Default for Criteria {
     fn default() -> Self {
@@ -67,6 +78,7 @@ impl Default for Criteria {
             heap_bytes_per_cycle: 2048.0,
             // The short-lived peers alive at one moment come and go: allow a band of that order.
             structure_growth: 32.0,
+            fills_to_bound: FILLS_TO_BOUND.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 }
@@ -162,6 +174,8 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
                 Verdict::OverBound
             } else if name == "process.rss_bytes" || is_counter(&name) || slope.is_none() {
                 Verdict::Info
+            } else if bound.is_some() && criteria.fills_to_bound.contains(&name) {
+                Verdict::Ok
             } else if name == "process.heap_bytes" {
                 if slope.unwrap_or(0.0) > criteria.heap_bytes_per_cycle {
                     Verdict::Grows
@@ -456,6 +470,42 @@ mod tests {
                 100,
             )],
         }
+    }
+
+    #[test]
+    fn a_capped_store_may_fill_to_its_bound_but_not_beyond() {
+        let store = |c: u64, ops: u64| {
+            let mut s = sample(c, 1_000_000, 20);
+            s.structures = vec![Reading::bounded("p2panda_store.operations", ops, 400)];
+            s
+        };
+        let filling: Vec<Sample> = (0..=100).map(|c| store(c, (c * 4).min(400))).collect();
+        let judged = summarize(&filling, &Criteria::default());
+        let ops = judged
+            .iter()
+            .find(|s| s.name == "p2panda_store.operations")
+            .unwrap();
+        assert_eq!(ops.verdict, Verdict::Ok, "{ops:?}");
+
+        let overflowing: Vec<Sample> = (0..=100).map(|c| store(c, c * 5)).collect();
+        let judged = summarize(&overflowing, &Criteria::default());
+        let ops = judged
+            .iter()
+            .find(|s| s.name == "p2panda_store.operations")
+            .unwrap();
+        assert_eq!(ops.verdict, Verdict::OverBound);
+
+        // Any other bounded structure that climbs steadily is still a leak below its bound.
+        let criteria = Criteria {
+            fills_to_bound: Vec::new(),
+            ..Criteria::default()
+        };
+        let judged = summarize(&filling, &criteria);
+        let ops = judged
+            .iter()
+            .find(|s| s.name == "p2panda_store.operations")
+            .unwrap();
+        assert_eq!(ops.verdict, Verdict::Grows);
     }
 
     #[test]

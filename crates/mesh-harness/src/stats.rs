@@ -195,7 +195,12 @@ fn store_readings(store: &HarnessStore) -> Vec<Reading> {
             stats.bytes as u64,
             capacity.max_bytes as u64,
         ),
-        Reading::new("p2panda_store.logs", stats.logs as u64),
+        // Every log holds at least one operation (the fork drops emptied logs).
+        Reading::bounded(
+            "p2panda_store.logs",
+            stats.logs as u64,
+            capacity.max_operations as u64,
+        ),
         Reading::new("p2panda_store.evictions_total", stats.evictions),
         Reading::new("p2panda_store.rejections_total", stats.rejections),
     ]

@@ -12,6 +12,47 @@ pub fn repo_root() -> PathBuf {
 /// Runs `promtool` with `args` (and `stdin`), returning its combined output; panics with an
 /// install hint if promtool is missing, and with its output if it fails.
 pub fn promtool(args: &[&str], stdin: Option<&str>) -> String {
+    let (success, text) = run_promtool(args, stdin);
+    assert!(success, "promtool {args:?} failed:\n{text}");
+    text
+}
+
+/// Lints an OpenMetrics exposition with `promtool check metrics`, panicking on every problem it
+/// reports but one: promtool reads the Prometheus 0.0.4 text format, in which a counter's samples
+/// carry the family name, while OpenMetrics (what prometheus-client writes and Prometheus scrapes
+/// as such) names the family `x` and its sample `x_total`. promtool then reports `x_total no help
+/// text` although `x` has one; such a line is accepted only if the exposition really declares
+/// `x` as a counter with a help text.
+pub fn check_metrics(text: &str) {
+    let (success, output) = run_promtool(&["check", "metrics"], Some(text));
+    if success {
+        return;
+    }
+    let problems: Vec<&str> = output
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .filter(|line| {
+            let Some(sample) = line.strip_suffix(" no help text") else {
+                return true;
+            };
+            let Some(family) = sample.strip_suffix("_total") else {
+                return true;
+            };
+            let declared = text.contains(&format!("# TYPE {family} counter\n"));
+            let helped = text
+                .lines()
+                .any(|l| l.starts_with(&format!("# HELP {family} ")) && l.len() > family.len() + 8);
+            !(declared && helped)
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "promtool check metrics found problems:\n{}\n--- exposition:\n{text}",
+        problems.join("\n")
+    );
+}
+
+fn run_promtool(args: &[&str], stdin: Option<&str>) -> (bool, String) {
     let mut child = Command::new("promtool")
         .args(args)
         .current_dir(repo_root())
@@ -37,8 +78,7 @@ pub fn promtool(args: &[&str], stdin: Option<&str>) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "promtool {args:?} failed:\n{text}");
-    text
+    (out.status.success(), text)
 }
 
 /// Parses a text exposition into (metric name with labels, value) samples, checking that every
