@@ -7,8 +7,8 @@ use mesh_harness::driver::{RunOptions, RunOutcome};
 use mesh_harness::report::{self, Criteria};
 use mesh_harness::scenario::ScenarioConfig;
 
-/// The short, seeded scenario the churn tests run: waves of four peers, about a minute for 40
-/// cycles in a debug build on an idle machine; never more than 150 s of churn.
+/// The short, seeded scenario the churn tests run: waves of four peers, about a second per cycle
+/// in a debug build on an idle machine; never more than 150 s of churn.
 pub fn short_run(seed: u64, cycles: usize) -> RunOptions {
     RunOptions {
         scenario: ScenarioConfig {
