@@ -5,17 +5,19 @@
 //! Every reading `crate.component.structure` becomes `crate_component_structure` (a gauge), and
 //! a reading whose name ends in `_total` becomes a counter of that name. Process figures are
 //! `mesh_harness_process_*`. Besides, every reading with a bound is also exported generically,
-//! `mesh_structure_size{structure="..."}` and `mesh_structure_bound{structure="..."}`, so one
-//! alert rule covers every bounded structure (`ops/alerts.yml`).
+//! `mesh_structure_size{structure="...",kind="..."}` and `mesh_structure_bound{...}`, so one
+//! alert rule covers every bounded structure (`ops/alerts.yml`). `kind` is `limit` for a bound a
+//! structure must stay well below, `capacity` for one it fills by design (see [`bound_kind`]).
 //!
 //! ## `/health`
 //! ```json
 //! { "status": "ok", "degraded_fraction": 0.8, "cycles": 120, "elapsed_s": 61.2,
 //!   "structures": [ { "name": "p2panda_net.address_book.peers", "size": 40,
-//!                     "bound": 10000, "fraction": 0.004, "status": "ok" } ] }
+//!                     "bound": 10000, "fraction": 0.004, "kind": "limit", "status": "ok" } ] }
 //! ```
-//! `status` is `degraded` when any bounded structure is above `degraded_fraction` of its bound
-//! (HTTP 503), `ok` otherwise (HTTP 200), and `starting` (HTTP 503) before the first sample.
+//! `status` is `degraded` when any structure with a `limit` is above `degraded_fraction` of it,
+//! or any structure with a `capacity` is above that capacity (HTTP 503); `ok` otherwise (HTTP
+//! 200), and `starting` (HTTP 503) before the first sample.
 //! Structures without a bound are listed with `"bound": null` and never degrade the status.
 
 use std::net::SocketAddr;
@@ -100,7 +102,10 @@ pub fn render_metrics(sample: &Sample) -> Result<String> {
             registry.register(name.clone(), help, gauge);
         }
         if let Some(limit) = limit {
-            let labels = vec![("structure".to_owned(), name.clone())];
+            let labels = vec![
+                ("structure".to_owned(), name.clone()),
+                ("kind".to_owned(), bound_kind(&figure).to_owned()),
+            ];
             size.get_or_create(&labels)
                 .set(i64::try_from(value).unwrap_or(i64::MAX));
             bound
@@ -130,6 +135,18 @@ pub fn render_metrics(sample: &Sample) -> Result<String> {
     Ok(out)
 }
 
+/// What a structure's bound means: `limit` for a structure that must stay well below it (a
+/// leak guard: the address book, sync sessions), `capacity` for one that fills up to it by
+/// design and then evicts (the capped store, see [`crate::report::FILLS_TO_BOUND`]). Exported as
+/// the `kind` label of `mesh_structure_size` and `mesh_structure_bound`.
+pub fn bound_kind(figure: &str) -> &'static str {
+    if crate::report::FILLS_TO_BOUND.contains(&figure) {
+        "capacity"
+    } else {
+        "limit"
+    }
+}
+
 /// One structure in `/health`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StructureHealth {
@@ -141,6 +158,8 @@ pub struct StructureHealth {
     pub bound: Option<u64>,
     /// `size / bound`, if bounded.
     pub fraction: Option<f64>,
+    /// `limit` or `capacity` if bounded (see [`bound_kind`]).
+    pub kind: Option<&'static str>,
     /// `ok` or `degraded`.
     pub status: &'static str,
 }
@@ -177,12 +196,21 @@ pub fn health(sample: Option<&Sample>, degraded_fraction: f64) -> Health {
         .filter(|r| !r.is_counter())
         .map(|r| {
             let fraction = r.bound.map(|b| r.value as f64 / b.max(1) as f64);
+            let kind = r.bound.map(|_| bound_kind(&r.name));
+            // A capacity is meant to be reached (the store then evicts, and counts it); only a
+            // structure above it is degraded. A limit is degraded well before it is reached.
+            let threshold = if kind == Some("capacity") {
+                1.0
+            } else {
+                degraded_fraction
+            };
             StructureHealth {
                 name: r.name.clone(),
                 size: r.value,
                 bound: r.bound,
                 fraction,
-                status: if fraction.is_some_and(|f| f > degraded_fraction) {
+                kind,
+                status: if fraction.is_some_and(|f| f > threshold) {
                     "degraded"
                 } else {
                     "ok"
@@ -298,7 +326,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                r#"mesh_structure_bound{structure="p2panda_net_address_book_peers"} 100"#
+                r#"mesh_structure_bound{structure="p2panda_net_address_book_peers",kind="limit"} 100"#
             ),
             "{text}"
         );
@@ -321,6 +349,31 @@ mod tests {
         assert_eq!(
             (peers.size, peers.bound, peers.status),
             (81, Some(100), "degraded")
+        );
+    }
+
+    #[test]
+    fn a_full_capacity_is_healthy_but_over_it_is_not() {
+        let store = |ops: u64| Sample {
+            structures: vec![Reading::bounded("p2panda_store.operations", ops, 400)],
+            ..sample(10)
+        };
+        let full = health(Some(&store(400)), 0.8);
+        assert_eq!(full.status, "ok");
+        let ops = full
+            .structures
+            .iter()
+            .find(|s| s.name == "p2panda_store.operations")
+            .unwrap();
+        assert_eq!((ops.kind, ops.status), (Some("capacity"), "ok"));
+        assert_eq!(health(Some(&store(401)), 0.8).status, "degraded");
+
+        let text = render_metrics(&store(400)).unwrap();
+        assert!(
+            text.contains(
+                r#"mesh_structure_bound{structure="p2panda_store_operations",kind="capacity"} 400"#
+            ),
+            "{text}"
         );
     }
 }
