@@ -269,10 +269,24 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         delivery: counters.delivery(),
         cycles: counters.cycles.load(Ordering::Relaxed),
     };
-    for witness in witnesses {
-        let _ = witness.node.shutdown().await;
+    // Upstream p2panda-net can deadlock in `shutdown` (its engine waits on a gossip actor that
+    // waits on it; fixed by our patch 0009): a node that does not stop in time is left behind,
+    // said so, and the run still ends.
+    let long_lived_nodes = witnesses
+        .into_iter()
+        .map(|w| ("witness", w.node))
+        .chain(std::iter::once(("hub", hub.node)));
+    for (role, node) in long_lived_nodes {
+        if tokio::time::timeout(SHUTDOWN_TIMEOUT, node.shutdown())
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "mesh-harness: the {role} did not shut down within {}s (left running)",
+                SHUTDOWN_TIMEOUT.as_secs()
+            );
+        }
     }
-    let _ = hub.node.shutdown().await;
     receivers.abort_all();
     Ok(outcome)
 }
