@@ -22,6 +22,31 @@ pub struct Fit {
     pub r2: f64,
 }
 
+/// The Theil–Sen slope through `points`: the median of the slopes between every pair with
+/// distinct x. Robust to outliers (up to about 29% of the points), which a heap series has: a
+/// sample taken while a late peer still holds memory is one point far off the line, and least
+/// squares lets such a point decide the verdict. `None` with fewer than two distinct x values.
+pub fn theil_sen(points: &[(f64, f64)]) -> Option<f64> {
+    let mut slopes = Vec::new();
+    for (i, a) in points.iter().enumerate() {
+        for b in &points[i + 1..] {
+            if b.0 != a.0 {
+                slopes.push((b.1 - a.1) / (b.0 - a.0));
+            }
+        }
+    }
+    if slopes.is_empty() {
+        return None;
+    }
+    slopes.sort_by(f64::total_cmp);
+    let mid = slopes.len() / 2;
+    Some(if slopes.len().is_multiple_of(2) {
+        (slopes[mid - 1] + slopes[mid]) / 2.0
+    } else {
+        slopes[mid]
+    })
+}
+
 /// Fits a line through `points`; `None` with fewer than two distinct x values.
 pub fn least_squares(points: &[(f64, f64)]) -> Option<Fit> {
     let n = points.len() as f64;
@@ -126,7 +151,8 @@ pub struct Summary {
     pub end: u64,
     /// Configured bound, if any.
     pub bound: Option<u64>,
-    /// Growth per churn cycle over the second half of the run.
+    /// Growth per churn cycle over the second half of the run: the Theil–Sen slope through the
+    /// quiet samples (see [`theil_sen`]).
     pub slope_per_cycle: Option<f64>,
     /// The verdict.
     pub verdict: Verdict,
@@ -169,7 +195,7 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
                 .iter()
                 .filter_map(|s| figure(s, &name).map(|(v, _)| (s.cycles as f64, v as f64)))
                 .collect();
-            let slope = least_squares(&points).map(|f| f.slope);
+            let slope = theil_sen(&points);
             let verdict = if bound.is_some_and(|b| peak > b) {
                 Verdict::OverBound
             } else if name == "process.rss_bytes" || is_counter(&name) || slope.is_none() {
@@ -506,6 +532,17 @@ mod tests {
             .find(|s| s.name == "p2panda_store.operations")
             .unwrap();
         assert_eq!(ops.verdict, Verdict::Grows);
+    }
+
+    #[test]
+    fn theil_sen_ignores_an_outlier_least_squares_follows() {
+        let mut points: Vec<(f64, f64)> = (0..14).map(|x| (x as f64, 100.0)).collect();
+        points[10].1 = 1_000.0;
+        assert_eq!(theil_sen(&points), Some(0.0));
+        assert!(least_squares(&points).unwrap().slope > 10.0);
+        let line: Vec<(f64, f64)> = (0..10).map(|x| (x as f64, 3.0 * x as f64 + 1.0)).collect();
+        assert_eq!(theil_sen(&line), Some(3.0));
+        assert_eq!(theil_sen(&[(1.0, 1.0), (1.0, 5.0)]), None);
     }
 
     #[test]
