@@ -16,12 +16,19 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use mesh_harness::driver::{run, RunOptions};
 use mesh_harness::ops::{self, OpsState};
+use mesh_harness::probe;
 use mesh_harness::report::{self, Criteria};
 use mesh_harness::scenario::ScenarioConfig;
-use mesh_harness::{alloc, probe};
 
+#[cfg(not(feature = "dhat-heap"))]
 #[global_allocator]
-static ALLOC: alloc::CountingAlloc = alloc::CountingAlloc;
+static ALLOC: mesh_harness::alloc::CountingAlloc = mesh_harness::alloc::CountingAlloc;
+
+/// With `--features dhat-heap`: dhat's allocator instead, to attribute what the heap holds
+/// (writes `dhat-heap.json` at the end of the run; the heap column is then empty).
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
 
 /// Soak run: real nodes churning on loopback, memory and structure sizes over time.
 #[derive(Debug, Parser)]
@@ -79,6 +86,8 @@ fn main() -> ExitCode {
     // Heap figures must not include anyhow's captured backtraces.
     // SAFETY: single-threaded here, before the runtime starts.
     unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = dhat::Profiler::new_heap();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
