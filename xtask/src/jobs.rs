@@ -126,6 +126,24 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     Ok(())
 }
 
+/// Writes `<dir>/.cargo/config.toml` with a `[patch.crates-io]` entry for every fork but `except`.
+fn write_patch_config(dir: &std::path::Path, forks: &[Fork], except: &str) -> Result<()> {
+    let mut config = String::from(
+        "# Written by `cargo xtask semver` before each check; see xtask/src/jobs.rs.\n[patch.crates-io]\n",
+    );
+    for other in forks.iter().filter(|f| f.pin.name != except) {
+        config.push_str(&format!(
+            "{} = {{ path = {:?} }}\n",
+            other.pin.name,
+            other.tree.display().to_string()
+        ));
+    }
+    let cargo_dir = dir.join(".cargo");
+    fs::create_dir_all(&cargo_dir)?;
+    fs::write(cargo_dir.join("config.toml"), config)?;
+    Ok(())
+}
+
 /// `cargo xtask semver`: every fork with patches keeps its upstream public API.
 pub fn semver(forks: &[Fork], only: Option<&str>) -> Result<()> {
     let root = repo_root();
@@ -145,15 +163,34 @@ pub fn semver(forks: &[Fork], only: Option<&str>) -> Result<()> {
         {
             continue;
         }
+        // By manifest path: cargo-semver-checks looks for packages while honouring .gitignore,
+        // and the materialised forks are git-ignored. It builds both versions in placeholder
+        // projects under its target dir, outside this workspace and its [patch]: a cargo config
+        // there patches every *other* fork in, so both sides build as a controller would have
+        // them (upstream p2panda-discovery 0.4.0 does not compile with today's socket2, and the
+        // p2panda-net fork needs the iroh-gossip fork), while the crate under check comes from
+        // crates.io on the baseline side and from its fork on the current side.
+        let target = root.join("target/semver-checks");
+        write_patch_config(&target, forks, &fork.pin.name)?;
+        let manifest = fork.tree.join("Cargo.toml");
         run(
-            Command::new(cargo()).current_dir(&root).args([
-                "semver-checks",
-                "check-release",
-                "-p",
-                &fork.pin.name,
-                "--baseline-version",
-                &fork.pin.version,
-            ]),
+            // Cargo finds configs from the working directory up: run inside the target dir.
+            Command::new(cargo())
+                .current_dir(&target)
+                .env("CARGO_TARGET_DIR", &target)
+                .arg("semver-checks")
+                .arg("check-release")
+                .arg("--manifest-path")
+                .arg(&manifest)
+                .args(["--baseline-version", &fork.pin.version])
+                // Every feature is checked by default; the quinn crates' `aws-lc-rs-fips` needs
+                // aws-lc-fips-sys, which needs Go and CMake to build: check their default
+                // features (what iroh and quinn use) there.
+                .args(if fork.pin.name.ends_with("quinn-proto") {
+                    &["--default-features"][..]
+                } else {
+                    &[][..]
+                }),
             &format!(
                 "drop-in API check of {} against crates.io {}",
                 fork.pin.name, fork.pin.version

@@ -1,10 +1,9 @@
 //! The soak scenario, short and seeded, with hard assertions. One test per file keeps the
 //! counting allocator's figures to one run (nextest runs each test in its own process anyway).
 
-use churn::{assert_flat_and_delivered, short_run};
+use churn::{assert_flat_and_delivered, churn_criteria, short_run};
 use mesh_harness::alloc::CountingAlloc;
 use mesh_harness::driver::run;
-use mesh_harness::report::Criteria;
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -15,5 +14,5 @@ async fn hub_stays_flat_and_delivers_under_churn() {
     // the hub's steady state (peer TTL plus QUIC's handshake timeout for dials to departed peers).
     let outcome = run(short_run(11, 100), |_| {}).await.expect("churn run");
     assert!(mesh_harness::alloc::is_installed());
-    assert_flat_and_delivered(&outcome, &Criteria::default());
+    assert_flat_and_delivered(&outcome, &churn_criteria());
 }
