@@ -26,13 +26,13 @@ pub fn short_run(seed: u64, cycles: usize) -> RunOptions {
     }
 }
 
-/// Heap growth per churn cycle the churn test accepts. Tighter than upstream by far (the soak
-/// measures about 37 KB per cycle on upstream; issue 10 measured 18 KB per churned peer on the
-/// hub alone, and this debug-build test about 300 KB per cycle), looser than the soak's 2 KB:
-/// the forks still show a whole-process residual of about 10 to 30 KB per cycle that is not
-/// attributed yet (docs/soak.md), and a hard 2 KB bound here would fail on that open finding
-/// instead of guarding the fixed leaks.
-pub const CHURN_HEAP_BYTES_PER_CYCLE: f64 = 24.0 * 1024.0;
+/// Heap growth per churn cycle the churn test accepts: a guard against leaks of upstream's size,
+/// not the soak's 2 KB criterion. In this short debug-build run the heap slope is noisy by tens
+/// of KB per cycle (three runs of the fork on 2026-12-01: -118 KB, +11 KB and +44 KB per cycle),
+/// while upstream measured about +312 KB per cycle here (2026-11-22) and the lonely-bootstrap
+/// leak alone is about 300 KB per second. The forks' residual growth of 20-30 KB per cycle is an
+/// open finding the soak reports (docs/soak.md); a tighter bound here would fail on noise.
+pub const CHURN_HEAP_BYTES_PER_CYCLE: f64 = 96.0 * 1024.0;
 
 /// Figures shown in the failure table but not asserted: the process-wide task count includes
 /// the tasks of short-lived peers that were dropped abruptly and wind down on their own timers
