@@ -5,7 +5,11 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 #[test]
 fn the_only_interface_is_loopback() {
     let ifaces = netns_check::interfaces().expect("read /proc/self/net/dev");
-    assert_eq!(ifaces, vec!["lo".to_string()], "test binaries must run in a namespace with only lo");
+    assert_eq!(
+        ifaces,
+        vec!["lo".to_string()],
+        "test binaries must run in a namespace with only lo"
+    );
 }
 
 #[test]
@@ -23,7 +27,8 @@ fn there_is_no_route_off_the_machine() {
 fn loopback_is_up_and_works() {
     let a = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a");
     let b = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind b");
-    a.send_to(b"ping", b.local_addr().unwrap()).expect("send on lo");
+    a.send_to(b"ping", b.local_addr().unwrap())
+        .expect("send on lo");
     let mut buf = [0u8; 4];
     let (n, from) = b.recv_from(&mut buf).expect("receive on lo");
     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr().unwrap()));
