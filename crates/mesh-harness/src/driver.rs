@@ -269,9 +269,9 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         delivery: counters.delivery(),
         cycles: counters.cycles.load(Ordering::Relaxed),
     };
-    // Upstream p2panda-net can deadlock in `shutdown` (its engine waits on a gossip actor that
-    // waits on it; fixed by our patch 0009): a node that does not stop in time is left behind,
-    // said so, and the run still ends.
+    // A long-lived node that does not stop in time is left behind, said so, and the run still
+    // ends: upstream p2panda-net can deadlock in `shutdown` (fixed by our patch 0009), and on the
+    // fork a witness has been seen to take longer than 10 s (open, see docs/soak.md).
     let long_lived_nodes = witnesses
         .into_iter()
         .map(|w| ("witness", w.node))

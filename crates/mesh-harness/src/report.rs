@@ -498,6 +498,15 @@ mod tests {
         }
     }
 
+    /// The verdict on `name` after judging `samples` with `criteria`.
+    fn verdict_of(samples: &[Sample], criteria: &Criteria, name: &str) -> Verdict {
+        summarize(samples, criteria)
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no figure {name}"))
+            .verdict
+    }
+
     #[test]
     fn a_capped_store_may_fill_to_its_bound_but_not_beyond() {
         let store = |c: u64, ops: u64| {
@@ -505,33 +514,22 @@ mod tests {
             s.structures = vec![Reading::bounded("p2panda_store.operations", ops, 400)];
             s
         };
+        let ops = "p2panda_store.operations";
         let filling: Vec<Sample> = (0..=100).map(|c| store(c, (c * 4).min(400))).collect();
-        let judged = summarize(&filling, &Criteria::default());
-        let ops = judged
-            .iter()
-            .find(|s| s.name == "p2panda_store.operations")
-            .unwrap();
-        assert_eq!(ops.verdict, Verdict::Ok, "{ops:?}");
+        assert_eq!(verdict_of(&filling, &Criteria::default(), ops), Verdict::Ok);
 
         let overflowing: Vec<Sample> = (0..=100).map(|c| store(c, c * 5)).collect();
-        let judged = summarize(&overflowing, &Criteria::default());
-        let ops = judged
-            .iter()
-            .find(|s| s.name == "p2panda_store.operations")
-            .unwrap();
-        assert_eq!(ops.verdict, Verdict::OverBound);
+        assert_eq!(
+            verdict_of(&overflowing, &Criteria::default(), ops),
+            Verdict::OverBound
+        );
 
         // Any other bounded structure that climbs steadily is still a leak below its bound.
         let criteria = Criteria {
             fills_to_bound: Vec::new(),
             ..Criteria::default()
         };
-        let judged = summarize(&filling, &criteria);
-        let ops = judged
-            .iter()
-            .find(|s| s.name == "p2panda_store.operations")
-            .unwrap();
-        assert_eq!(ops.verdict, Verdict::Grows);
+        assert_eq!(verdict_of(&filling, &criteria, ops), Verdict::Grows);
     }
 
     #[test]

@@ -48,13 +48,18 @@ pub fn long_lived_store() -> HarnessStore {
 pub fn long_lived_builder(builder: NetworkBuilder<MeshTopic>) -> NetworkBuilder<MeshTopic> {
     #[cfg(feature = "patched")]
     {
-        builder
-            .address_book(p2panda_net::AddressBookConfig::default().peer_ttl(LONG_LIVED_PEER_TTL))
+        builder.address_book(long_lived_address_book())
     }
     #[cfg(not(feature = "patched"))]
     {
         builder
     }
+}
+
+/// The address book of a long-lived node: the fork's defaults with [`LONG_LIVED_PEER_TTL`].
+#[cfg(feature = "patched")]
+fn long_lived_address_book() -> p2panda_net::AddressBookConfig {
+    p2panda_net::AddressBookConfig::default().peer_ttl(LONG_LIVED_PEER_TTL)
 }
 
 /// Every structure size the hub can report: the address book, topic streams, gossip buffers,
@@ -84,8 +89,9 @@ pub async fn hub_readings(node: &Network<MeshTopic>, store: &HarnessStore) -> Re
 #[cfg(feature = "patched")]
 async fn address_book_readings(node: &Network<MeshTopic>) -> Result<Vec<Reading>> {
     let book = node.address_book_stats().await?;
-    let defaults = p2panda_net::AddressBookConfig::default();
-    let max_peers = defaults.get_max_peers() as u64;
+    // The bounds the hub was built with (see `long_lived_builder`).
+    let config = long_lived_address_book();
+    let max_peers = config.get_max_peers() as u64;
     let prefix = "p2panda_net.address_book";
     Ok(vec![
         Reading::bounded(format!("{prefix}.peers"), book.peers as u64, max_peers),
@@ -93,12 +99,12 @@ async fn address_book_readings(node: &Network<MeshTopic>) -> Result<Vec<Reading>
         Reading::bounded(
             format!("{prefix}.addresses"),
             book.addresses as u64,
-            max_peers * defaults.get_max_addresses_per_peer() as u64,
+            max_peers * config.get_max_addresses_per_peer() as u64,
         ),
         Reading::bounded(
             format!("{prefix}.topic_associations"),
             book.topic_associations as u64,
-            max_peers * defaults.get_max_topics_per_peer() as u64,
+            max_peers * config.get_max_topics_per_peer() as u64,
         ),
         Reading::new(format!("{prefix}.evictions_ttl_total"), book.evicted_ttl),
         Reading::new(
@@ -109,7 +115,7 @@ async fn address_book_readings(node: &Network<MeshTopic>) -> Result<Vec<Reading>
         Reading::bounded(
             "p2panda_net.sync.sessions",
             book.sync_sessions as u64,
-            defaults.get_max_sync_sessions() as u64,
+            config.get_max_sync_sessions() as u64,
         ),
         Reading::new("p2panda_net.sync.peers", book.sync_peers as u64),
         Reading::new("p2panda_net.sync.queued", book.sync_queued as u64),
