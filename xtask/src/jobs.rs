@@ -186,7 +186,7 @@ pub fn semver(forks: &[Fork], only: Option<&str>) -> Result<()> {
                 // Every feature is checked by default; the quinn crates' `aws-lc-rs-fips` needs
                 // aws-lc-fips-sys, which needs Go and CMake to build: check their default
                 // features (what iroh and quinn use) there.
-                .args(if fork.pin.name.ends_with("quinn-proto") {
+                .args(if fork.pin.name.contains("quinn") {
                     &["--default-features"][..]
                 } else {
                     &[][..]
