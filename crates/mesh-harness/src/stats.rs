@@ -63,7 +63,8 @@ fn long_lived_address_book() -> p2panda_net::AddressBookConfig {
 }
 
 /// Every structure size the hub can report: the address book, topic streams, gossip buffers,
-/// the gossip actor's peers and connection tasks, and the store on our fork; only the number of known peers on upstream.
+/// the gossip actor's peers and connection tasks, QUIC's pending incoming attempts and the store
+/// on our fork; only the number of known peers on upstream.
 ///
 /// An error means the node did not answer (its engine is gone or stuck).
 pub async fn hub_readings(node: &Network<MeshTopic>, store: &HarnessStore) -> Result<Vec<Reading>> {
@@ -72,6 +73,7 @@ pub async fn hub_readings(node: &Network<MeshTopic>, store: &HarnessStore) -> Re
         let mut readings = address_book_readings(node).await?;
         readings.extend(topic_readings(node).await?);
         readings.extend(gossip_readings(node).await?);
+        readings.extend(incoming_readings(node));
         readings.extend(store_readings(store));
         Ok(readings)
     }
@@ -187,6 +189,32 @@ async fn gossip_readings(node: &Network<MeshTopic>) -> Result<Vec<Reading>> {
             g.protocol_peer_entries as u64,
         ),
     ])
+}
+
+/// QUIC's pending incoming connection attempts (iroh-quinn-proto, through `iroh::Endpoint`),
+/// bounded by the endpoint's `max_incoming`.
+#[cfg(feature = "patched")]
+fn incoming_readings(node: &Network<MeshTopic>) -> Vec<Reading> {
+    let stats = node.endpoint().incoming_stats();
+    let pending = "iroh_quinn_proto.incoming.pending";
+    vec![
+        match stats.max_incoming {
+            Some(max) => Reading::bounded(pending, stats.pending as u64, max as u64),
+            None => Reading::new(pending, stats.pending as u64),
+        },
+        Reading::new(
+            "iroh_quinn_proto.incoming.buffered_bytes",
+            stats.buffered_bytes,
+        ),
+        Reading::new(
+            "iroh_quinn_proto.incoming.orphans_reclaimed_total",
+            stats.orphans_reclaimed,
+        ),
+        Reading::new(
+            "iroh_quinn_proto.incoming.initials_dropped_at_saturation_total",
+            stats.initials_dropped_at_saturation,
+        ),
+    ]
 }
 
 #[cfg(feature = "patched")]

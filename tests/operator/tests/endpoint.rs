@@ -69,6 +69,16 @@ async fn metrics_and_health_are_served_live() {
     assert!(value("mesh_harness_process_heap_bytes") > 0.0);
     assert!(value("mesh_harness_process_open_fds") > 0.0);
     value("p2panda_net_address_book_peers");
+    // QUIC's pending incoming attempts reach the exposition through iroh, with their bound
+    // (`max_incoming`, quinn's default) for the MeshPendingIncomingNearMax alert.
+    value("iroh_quinn_proto_incoming_pending");
+    value("iroh_quinn_proto_incoming_initials_dropped_at_saturation_total");
+    assert_eq!(
+        value(
+            r#"mesh_structure_bound{structure="iroh_quinn_proto_incoming_pending",kind="limit"}"#
+        ),
+        65536.0
+    );
     // The exposition is valid for Prometheus itself.
     check_metrics(&text);
 
@@ -91,6 +101,12 @@ async fn metrics_and_health_are_served_live() {
             .any(|s| s["name"] == "p2panda_net.address_book.peers"),
         "{health}"
     );
+    let pending = structures
+        .iter()
+        .find(|s| s["name"] == "iroh_quinn_proto.incoming.pending")
+        .unwrap_or_else(|| panic!("no pending incoming attempts in {health}"));
+    assert_eq!(pending["bound"], 65536, "{health}");
+    assert_eq!(pending["kind"], "limit", "{health}");
 
     let outcome = churn.await.unwrap().expect("churn run");
     assert_eq!(outcome.cycles, 4);
