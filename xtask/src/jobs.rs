@@ -97,6 +97,8 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
         "the tool's own tests (checksums, patch series)",
     )?;
 
+    lint(&root)?;
+
     let mut nextest = Command::new(cargo());
     nextest
         .current_dir(&root)
@@ -123,6 +125,85 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     if !args.no_semver {
         semver(forks, None)?;
     }
+    Ok(())
+}
+
+/// Our own packages (everything under `crates/` and `tests/`), by name: the forks are
+/// upstream's code in upstream's style and are not linted.
+fn own_packages(root: &std::path::Path) -> Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Manifest {
+        package: Package,
+    }
+    #[derive(Deserialize)]
+    struct Package {
+        name: String,
+    }
+    let mut names = Vec::new();
+    for group in ["crates", "tests"] {
+        for entry in fs::read_dir(root.join(group))? {
+            let manifest = entry?.path().join("Cargo.toml");
+            if manifest.is_file() {
+                let parsed: Manifest = toml::from_str(&fs::read_to_string(&manifest)?)
+                    .with_context(|| format!("parsing {}", manifest.display()))?;
+                names.push(parsed.package.name);
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// `cargo fmt --check` and `cargo clippy -D warnings` over our own packages and the tool.
+fn lint(root: &std::path::Path) -> Result<()> {
+    let packages = own_packages(root)?;
+    let selected: Vec<String> = packages.iter().map(|p| format!("--package={p}")).collect();
+    run(
+        Command::new(cargo())
+            .current_dir(root)
+            .args(["fmt", "--check"])
+            .args(&selected),
+        "cargo fmt --check on our packages",
+    )?;
+    run(
+        Command::new(cargo()).current_dir(root).args([
+            "fmt",
+            "--check",
+            "--manifest-path",
+            "xtask/Cargo.toml",
+        ]),
+        "cargo fmt --check on the tool",
+    )?;
+    run(
+        Command::new(cargo())
+            .current_dir(root)
+            // --no-deps: the forks are workspace members too, and not ours to lint.
+            .args([
+                "clippy",
+                "--quiet",
+                "--locked",
+                "--no-deps",
+                "--all-targets",
+            ])
+            .args(&selected)
+            .args(["--", "-D", "warnings"]),
+        &format!("cargo clippy -D warnings on {}", packages.join(", ")),
+    )?;
+    run(
+        Command::new(cargo()).current_dir(root).args([
+            "clippy",
+            "--quiet",
+            "--manifest-path",
+            "xtask/Cargo.toml",
+            "--target-dir",
+            "target/xtask-build",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        "cargo clippy -D warnings on the tool",
+    )?;
     Ok(())
 }
 

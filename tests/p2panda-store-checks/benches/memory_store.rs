@@ -15,7 +15,7 @@ use divan::Bencher;
 use p2panda_core::PublicKey;
 use p2panda_store::memory::Capacity;
 use p2panda_store::{LogStore as _, MemoryStore, OperationStore as _};
-use p2panda_store_checks::{Operation, operations, ready};
+use p2panda_store_checks::{operations, ready, Operation};
 use upstream_store::{LogStore as _, OperationStore as _};
 
 const LOGS: u64 = 100;
@@ -46,9 +46,7 @@ fn fill_fork(mut store: MemoryStore<u64>) -> MemoryStore<u64> {
     store
 }
 
-fn fill_upstream(
-    mut store: upstream_store::MemoryStore<u64>,
-) -> upstream_store::MemoryStore<u64> {
+fn fill_upstream(mut store: upstream_store::MemoryStore<u64>) -> upstream_store::MemoryStore<u64> {
     for op in &WORKLOAD.1 {
         let inserted = ready(store.insert_operation(
             op.hash,
@@ -105,8 +103,7 @@ mod delete_by_prefix {
             .bench_local_values(|mut store| {
                 for (log, author) in WORKLOAD.0.iter().enumerate() {
                     for before in (PREFIX..=PER_LOG).step_by(PREFIX as usize) {
-                        let deleted =
-                            ready(store.delete_operations(author, &(log as u64), before));
+                        let deleted = ready(store.delete_operations(author, &(log as u64), before));
                         assert!(deleted.unwrap());
                     }
                 }
@@ -122,8 +119,7 @@ mod delete_by_prefix {
             .bench_local_values(|mut store| {
                 for (log, author) in WORKLOAD.0.iter().enumerate() {
                     for before in (PREFIX..=PER_LOG).step_by(PREFIX as usize) {
-                        let deleted =
-                            ready(store.delete_operations(author, &(log as u64), before));
+                        let deleted = ready(store.delete_operations(author, &(log as u64), before));
                         assert!(deleted.unwrap());
                     }
                 }
