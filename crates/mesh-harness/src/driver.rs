@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use crate::node::{
     address_of, build_node, write_operations, HarnessStore, NodeSpec, SharedTopicMap, LOG_ID,
 };
-use crate::probe::{process_figures, Reading, Sample};
+use crate::probe::{process_figures, Reading, Sample, SampleHistory};
 use crate::scenario::{
     gossip_payload, parse_gossip_payload, plan, Ending, Leave, PeerPlan, ScenarioConfig,
 };
@@ -95,6 +95,9 @@ impl Delivery {
 pub struct RunOutcome {
     /// Every sample, in order.
     pub samples: Vec<Sample>,
+    /// Heap the sample history held at the end of the run, left out of every sample's
+    /// `heap_bytes`.
+    pub history_bytes: u64,
     /// Gossip delivery and sync counts.
     pub delivery: Delivery,
     /// Short-lived peers that completed their plan.
@@ -163,13 +166,20 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
     }
     let long_lived = 1 + witnesses.len() as u64;
 
+    let mut history = SampleHistory::new();
+    let history_held = history.held_handle();
     let sample = |cycles: u64| {
+        let history_held = history_held.clone();
         let counters = counters.clone();
         let hub_node = hub.node.clone();
         let hub_store = hub.store.clone();
         let topic_map = topic_map.clone();
         async move {
             let figures = process_figures();
+            // The nodes' heap, not the harness's record of it (see `SampleHistory`).
+            let heap_bytes = figures
+                .heap_bytes
+                .saturating_sub(history_held.load(Ordering::Relaxed));
             let mut structures = Vec::new();
             // A hub that does not answer within the timeout is itself a finding: counted, and
             // the run goes on instead of hanging with it.
@@ -197,7 +207,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
                 quiet: false,
                 elapsed: started.elapsed(),
                 cycles,
-                heap_bytes: figures.heap_bytes,
+                heap_bytes,
                 rss_bytes: figures.rss_bytes,
                 fds: figures.fds,
                 tasks: figures.tasks,
@@ -206,8 +216,9 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         }
     };
 
-    let mut samples = vec![sample(0).await];
-    on_sample(&samples[0]);
+    let first = sample(0).await;
+    on_sample(&first);
+    history.push(first);
 
     let plans = plan(&scenario);
     let mut ticker = tokio::time::interval(options.sample_every);
@@ -245,7 +256,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
                 _ = ticker.tick() => {
                     let s = sample(counters.cycles.load(Ordering::Relaxed)).await;
                     on_sample(&s);
-                    samples.push(s);
+                    history.push(s);
                 }
             }
         }
@@ -253,7 +264,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         let mut s = sample(counters.cycles.load(Ordering::Relaxed)).await;
         s.quiet = true;
         on_sample(&s);
-        samples.push(s);
+        history.push(s);
     }
 
     let settle_until = Instant::now() + options.settle;
@@ -261,11 +272,12 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         ticker.tick().await;
         let s = sample(counters.cycles.load(Ordering::Relaxed)).await;
         on_sample(&s);
-        samples.push(s);
+        history.push(s);
     }
 
     let outcome = RunOutcome {
-        samples,
+        history_bytes: history.held(),
+        samples: history.into_samples(),
         delivery: counters.delivery(),
         cycles: counters.cycles.load(Ordering::Relaxed),
     };

@@ -1,5 +1,8 @@
 //! What a soak samples: process-wide figures and the size of every structure that could grow.
 
+use std::mem::size_of;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::alloc;
@@ -58,7 +61,8 @@ pub struct Sample {
     /// Taken between waves, when no short-lived peer is alive: only what the long-lived nodes
     /// keep. Trends are fitted through quiet samples.
     pub quiet: bool,
-    /// Live heap bytes of the whole process (counting allocator).
+    /// Live heap bytes of the whole process (counting allocator), less what the run's own
+    /// [`SampleHistory`] holds at that moment.
     pub heap_bytes: u64,
     /// Resident set size of the process.
     pub rss_bytes: u64,
@@ -86,6 +90,64 @@ impl Sample {
         );
         out
     }
+}
+
+/// The samples of a run so far, and the heap they hold.
+///
+/// The harness keeps every sample in memory until the run ends, a few KB each: over a soak that
+/// is megabytes, growing with the run, that the nodes under test do not hold. [`held`] is
+/// exactly what the allocator counts for the history (capacities times element sizes, the
+/// readings' names included), so a heap figure can leave it out (see [`Sample::heap_bytes`]).
+///
+/// [`held`]: SampleHistory::held
+#[derive(Debug, Default)]
+pub struct SampleHistory {
+    samples: Vec<Sample>,
+    /// Heap of the stored samples' readings and names.
+    readings_bytes: u64,
+    held: Arc<AtomicU64>,
+}
+
+impl SampleHistory {
+    /// An empty history.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores a sample.
+    pub fn push(&mut self, sample: Sample) {
+        self.readings_bytes += readings_heap_bytes(&sample.structures);
+        self.samples.push(sample);
+        let held = (self.samples.capacity() * size_of::<Sample>()) as u64 + self.readings_bytes;
+        self.held.store(held, Ordering::Relaxed);
+    }
+
+    /// Heap bytes the history holds now.
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// A handle that reads [`held`](Self::held) from elsewhere (e.g. inside the sampling
+    /// future).
+    pub fn held_handle(&self) -> Arc<AtomicU64> {
+        self.held.clone()
+    }
+
+    /// The samples, in order.
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    /// The samples, in order, taking them out of the history.
+    pub fn into_samples(self) -> Vec<Sample> {
+        self.samples
+    }
+}
+
+/// Heap bytes a sample's readings hold: the vector's buffer and every name's.
+fn readings_heap_bytes(readings: &Vec<Reading>) -> u64 {
+    (readings.capacity() * size_of::<Reading>()
+        + readings.iter().map(|r| r.name.capacity()).sum::<usize>()) as u64
 }
 
 /// Process-wide figures: heap, RSS, file descriptors, tokio tasks.

@@ -25,10 +25,15 @@ use mesh_harness::scenario::ScenarioConfig;
 static ALLOC: mesh_harness::alloc::CountingAlloc = mesh_harness::alloc::CountingAlloc;
 
 /// With `--features dhat-heap`: dhat's allocator instead, to attribute what the heap holds
-/// (writes `dhat-heap.json` at the end of the run; the heap column is then empty).
+/// (writes `<out>/dhat-heap.json` at the end of the run, or once `--dhat-at-cycle` churn cycles
+/// are done; the heap column is then empty).
 #[cfg(feature = "dhat-heap")]
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
+
+/// The running dhat profiler; dropping it writes its profile.
+#[cfg(feature = "dhat-heap")]
+static PROFILER: std::sync::Mutex<Option<dhat::Profiler>> = std::sync::Mutex::new(None);
 
 /// Soak run: real nodes churning on loopback, memory and structure sizes over time.
 #[derive(Debug, Parser)]
@@ -80,20 +85,36 @@ struct Args {
     /// Never fail on verdicts (for measuring upstream, which is expected to fail them).
     #[arg(long)]
     report_only: bool,
+    /// Write the dhat profile once this many churn cycles are done, while every node is still
+    /// running: its "t-end" figures are then what the live nodes hold. Two runs with the same
+    /// seed stopped at different cycles attribute the growth between them to call sites.
+    #[cfg(feature = "dhat-heap")]
+    #[arg(long)]
+    dhat_at_cycle: Option<u64>,
 }
 
 fn main() -> ExitCode {
     // Heap figures must not include anyhow's captured backtraces.
     // SAFETY: single-threaded here, before the runtime starts.
     unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    let args = Args::parse();
     #[cfg(feature = "dhat-heap")]
-    let _profiler = dhat::Profiler::new_heap();
-    match tokio::runtime::Builder::new_multi_thread()
+    {
+        let _ = std::fs::create_dir_all(&args.out);
+        *PROFILER.lock().unwrap() = Some(
+            dhat::Profiler::builder()
+                .file_name(args.out.join("dhat-heap.json"))
+                .build(),
+        );
+    }
+    let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")
-        .and_then(|rt| rt.block_on(soak(Args::parse())))
-    {
+        .and_then(|rt| rt.block_on(soak(args)));
+    #[cfg(feature = "dhat-heap")]
+    drop(PROFILER.lock().unwrap().take());
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(err) => {
@@ -151,6 +172,16 @@ async fn soak(args: Args) -> Result<bool> {
             ops.publish(sample);
         }
         bar.set_position(sample.cycles);
+        #[cfg(feature = "dhat-heap")]
+        if args.dhat_at_cycle.is_some_and(|at| sample.cycles >= at) {
+            if let Some(profiler) = PROFILER.lock().unwrap().take() {
+                drop(profiler);
+                eprintln!(
+                    "mesh-soak [{label}]: dhat profile written at cycle {}",
+                    sample.cycles
+                );
+            }
+        }
         let peers = sample
             .structures
             .iter()
@@ -197,7 +228,7 @@ async fn soak(args: Args) -> Result<bool> {
     let table = report::table(&runs);
     let delivery = outcome.delivery;
     let summary = format!(
-        "{table}\n{label}: {} churn cycles; gossip delivered to long-lived nodes {}/{} ({:.2}%; hub {}/{}), {} join timeouts, {} operations synced to the hub, {} stalled peers, {} samples with the hub unresponsive\n",
+        "{table}\n{label}: {} churn cycles; gossip delivered to long-lived nodes {}/{} ({:.2}%; hub {}/{}), {} join timeouts, {} operations synced to the hub, {} stalled peers, {} samples with the hub unresponsive; the harness's own sample history ({} samples, {:.1} KiB at the end) is left out of process.heap_bytes\n",
         outcome.cycles,
         delivery.delivered,
         delivery.expected,
@@ -208,6 +239,8 @@ async fn soak(args: Args) -> Result<bool> {
         delivery.synced_operations,
         delivery.peer_stalls,
         delivery.hub_unresponsive,
+        outcome.samples.len(),
+        outcome.history_bytes as f64 / 1024.0,
     );
     println!("{summary}");
     std::fs::write(args.out.join(format!("{label}-table.md")), &summary)?;
