@@ -47,6 +47,35 @@ pub fn theil_sen(points: &[(f64, f64)]) -> Option<f64> {
     })
 }
 
+/// The 95% confidence interval of the Theil–Sen slope through `points` (Sen 1968): the pairwise
+/// slopes ranked, and the ranks `(N ∓ C) / 2` around the median with
+/// `C = 1.96 · sqrt(n (n - 1) (2n + 5) / 18)` (Kendall's tau under no trend, ties ignored).
+///
+/// It says what a run can tell: a heap sampled between waves still varies by megabytes (the
+/// state of peers that left seconds ago), so a short run may fit a slope whose interval spans
+/// far more than the threshold. `None` with fewer than three distinct x values.
+pub fn theil_sen_interval(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = points.len() as f64;
+    let mut slopes = Vec::new();
+    for (i, a) in points.iter().enumerate() {
+        for b in &points[i + 1..] {
+            if b.0 != a.0 {
+                slopes.push((b.1 - a.1) / (b.0 - a.0));
+            }
+        }
+    }
+    if slopes.len() < 3 {
+        return None;
+    }
+    slopes.sort_by(f64::total_cmp);
+    let pairs = slopes.len() as f64;
+    let c = 1.96 * (n * (n - 1.0) * (2.0 * n + 5.0) / 18.0).sqrt();
+    // Ranks are 1-based: the lower bound is the M1-th slope, the upper the (M2 + 1)-th.
+    let lower_rank = ((pairs - c) / 2.0).floor().max(1.0) as usize;
+    let upper_rank = (((pairs + c) / 2.0).ceil() as usize + 1).min(slopes.len());
+    Some((slopes[lower_rank - 1], slopes[upper_rank - 1]))
+}
+
 /// Fits a line through `points`; `None` with fewer than two distinct x values.
 pub fn least_squares(points: &[(f64, f64)]) -> Option<Fit> {
     let n = points.len() as f64;
@@ -154,6 +183,8 @@ pub struct Summary {
     /// Growth per churn cycle over the second half of the run: the Theil–Sen slope through the
     /// quiet samples (see [`theil_sen`]).
     pub slope_per_cycle: Option<f64>,
+    /// 95% confidence interval of that slope (see [`theil_sen_interval`]).
+    pub slope_interval: Option<(f64, f64)>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -196,6 +227,7 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
                 .filter_map(|s| figure(s, &name).map(|(v, _)| (s.cycles as f64, v as f64)))
                 .collect();
             let slope = theil_sen(&points);
+            let slope_interval = theil_sen_interval(&points);
             let verdict = if bound.is_some_and(|b| peak > b) {
                 Verdict::OverBound
             } else if name == "process.rss_bytes" || is_counter(&name) || slope.is_none() {
@@ -220,6 +252,7 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
                 end,
                 bound,
                 slope_per_cycle: slope,
+                slope_interval,
                 verdict,
             }
         })
@@ -280,7 +313,7 @@ pub fn table(runs: &[(&str, &[Summary])]) -> String {
             "peak",
             "end",
             "bound",
-            "per cycle (2nd half)",
+            "per cycle (2nd half) [95% CI]",
             "verdict",
         ] {
             header.push(format!("{label}: {col}"));
@@ -296,7 +329,13 @@ pub fn table(runs: &[(&str, &[Summary])]) -> String {
                     row.push(human(name, s.peak));
                     row.push(human(name, s.end));
                     row.push(s.bound.map_or("-".to_owned(), |b| human(name, b)));
-                    row.push(human_slope(name, s.slope_per_cycle));
+                    let mut slope = human_slope(name, s.slope_per_cycle);
+                    // The heap's verdict is the one noise can decide: show what the run can tell.
+                    if let (true, Some((lo, hi))) = (name == "process.heap_bytes", s.slope_interval)
+                    {
+                        slope.push_str(&format!(" [{lo:+.0}, {hi:+.0}]"));
+                    }
+                    row.push(slope);
                     row.push(s.verdict.label().to_owned());
                 }
                 None => row.extend(std::iter::repeat_n("n/a".to_owned(), 6)),
@@ -541,6 +580,31 @@ mod tests {
         let line: Vec<(f64, f64)> = (0..10).map(|x| (x as f64, 3.0 * x as f64 + 1.0)).collect();
         assert_eq!(theil_sen(&line), Some(3.0));
         assert_eq!(theil_sen(&[(1.0, 1.0), (1.0, 5.0)]), None);
+    }
+
+    #[test]
+    fn slope_interval_holds_the_slope_and_narrows_with_less_noise() {
+        // A line with scrambled noise of ±300: the interval brackets the slope.
+        let noise = |x: u64| ((x * 37) % 11) as f64 * 60.0 - 300.0;
+        let noisy: Vec<(f64, f64)> = (0..40)
+            .map(|x| (x as f64, 5.0 * x as f64 + noise(x)))
+            .collect();
+        let (lo, hi) = theil_sen_interval(&noisy).unwrap();
+        assert!(lo < 5.0 && 5.0 < hi, "[{lo}, {hi}]");
+        let quieter: Vec<(f64, f64)> = noisy
+            .iter()
+            .map(|&(x, y)| (x, 5.0 * x + (y - 5.0 * x) / 10.0))
+            .collect();
+        let (qlo, qhi) = theil_sen_interval(&quieter).unwrap();
+        assert!(qlo < 5.0 && 5.0 < qhi, "[{qlo}, {qhi}]");
+        assert!(
+            qhi - qlo < (hi - lo) / 5.0,
+            "[{qlo}, {qhi}] vs [{lo}, {hi}]"
+        );
+        // An exact line has a zero-width interval; two points have none.
+        let line: Vec<(f64, f64)> = (0..10).map(|x| (x as f64, 3.0 * x as f64)).collect();
+        assert_eq!(theil_sen_interval(&line), Some((3.0, 3.0)));
+        assert_eq!(theil_sen_interval(&[(0.0, 0.0), (1.0, 1.0)]), None);
     }
 
     #[test]
