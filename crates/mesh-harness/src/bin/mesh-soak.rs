@@ -85,9 +85,10 @@ struct Args {
     /// Never fail on verdicts (for measuring upstream, which is expected to fail them).
     #[arg(long)]
     report_only: bool,
-    /// Write the dhat profile once this many churn cycles are done, while every node is still
-    /// running: its "t-end" figures are then what the live nodes hold. Two runs with the same
-    /// seed stopped at different cycles attribute the growth between them to call sites.
+    /// Write the dhat profile at the first quiet sample (between waves) once this many churn
+    /// cycles are done, while every node is still running: its "t-end" figures are then what
+    /// the long-lived nodes hold. Two runs with the same seed stopped at different cycles
+    /// attribute the growth between them to call sites (`scripts/dhat-diff`).
     #[cfg(feature = "dhat-heap")]
     #[arg(long)]
     dhat_at_cycle: Option<u64>,
@@ -173,7 +174,7 @@ async fn soak(args: Args) -> Result<bool> {
         }
         bar.set_position(sample.cycles);
         #[cfg(feature = "dhat-heap")]
-        if args.dhat_at_cycle.is_some_and(|at| sample.cycles >= at) {
+        if sample.quiet && args.dhat_at_cycle.is_some_and(|at| sample.cycles >= at) {
             if let Some(profiler) = PROFILER.lock().unwrap().take() {
                 drop(profiler);
                 eprintln!(
