@@ -146,6 +146,9 @@ pub enum Verdict {
     OverBound,
     /// Kept growing over the second half.
     Grows,
+    /// The run cannot tell whether it stays within its limit: the heap slope's 95% interval
+    /// spans the limit (too few or too noisy samples; run longer).
+    Unresolved,
     /// Shown for information, not judged (RSS, which allocators keep; sizes without cycles).
     Info,
 }
@@ -157,13 +160,17 @@ impl Verdict {
             Verdict::Ok => "ok",
             Verdict::OverBound => "OVER BOUND",
             Verdict::Grows => "GROWS",
+            Verdict::Unresolved => "UNRESOLVED",
             Verdict::Info => "-",
         }
     }
 
     /// Whether the verdict fails a run.
     pub fn fails(self) -> bool {
-        matches!(self, Verdict::OverBound | Verdict::Grows)
+        matches!(
+            self,
+            Verdict::OverBound | Verdict::Grows | Verdict::Unresolved
+        )
     }
 }
 
@@ -235,11 +242,7 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
             } else if bound.is_some() && criteria.fills_to_bound.contains(&name) {
                 Verdict::Ok
             } else if name == "process.heap_bytes" {
-                if slope.unwrap_or(0.0) > criteria.heap_bytes_per_cycle {
-                    Verdict::Grows
-                } else {
-                    Verdict::Ok
-                }
+                heap_verdict(slope, slope_interval, criteria.heap_bytes_per_cycle)
             } else if slope.unwrap_or(0.0) * span > criteria.structure_growth {
                 Verdict::Grows
             } else {
@@ -257,6 +260,21 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
             }
         })
         .collect()
+}
+
+/// The heap's verdict from its slope and the slope's 95% interval: growth beyond `limit` is
+/// shown when the whole interval is above it, and the heap is shown within it when the whole
+/// interval is below it. A run whose interval spans the limit cannot tell: `Unresolved`, which
+/// fails like `Grows` (a run that cannot show the heap within its limit is not a pass). With too
+/// few points for an interval the slope alone decides.
+fn heap_verdict(slope: Option<f64>, interval: Option<(f64, f64)>, limit: f64) -> Verdict {
+    match (slope, interval) {
+        (_, Some((lo, _))) if lo > limit => Verdict::Grows,
+        (_, Some((_, hi))) if hi > limit => Verdict::Unresolved,
+        (_, Some(_)) => Verdict::Ok,
+        (Some(slope), None) if slope > limit => Verdict::Grows,
+        _ => Verdict::Ok,
+    }
 }
 
 fn names(samples: &[Sample]) -> Vec<String> {
@@ -605,6 +623,29 @@ mod tests {
         let line: Vec<(f64, f64)> = (0..10).map(|x| (x as f64, 3.0 * x as f64)).collect();
         assert_eq!(theil_sen_interval(&line), Some((3.0, 3.0)));
         assert_eq!(theil_sen_interval(&[(0.0, 0.0), (1.0, 1.0)]), None);
+    }
+
+    #[test]
+    fn heap_verdict_follows_the_interval() {
+        assert_eq!(
+            heap_verdict(Some(5e3), Some((3e3, 7e3)), 2048.0),
+            Verdict::Grows
+        );
+        assert_eq!(
+            heap_verdict(Some(1e3), Some((-9e3, 12e3)), 2048.0),
+            Verdict::Unresolved
+        );
+        assert_eq!(
+            heap_verdict(Some(20e3), Some((-9e3, 40e3)), 2048.0),
+            Verdict::Unresolved
+        );
+        assert_eq!(
+            heap_verdict(Some(1e3), Some((-1e3, 2e3)), 2048.0),
+            Verdict::Ok
+        );
+        assert_eq!(heap_verdict(Some(3e3), None, 2048.0), Verdict::Grows);
+        assert_eq!(heap_verdict(None, None, 2048.0), Verdict::Ok);
+        assert!(Verdict::Unresolved.fails());
     }
 
     #[test]
