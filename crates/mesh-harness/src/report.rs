@@ -27,6 +27,20 @@ pub struct Fit {
 /// sample taken while a late peer still holds memory is one point far off the line, and least
 /// squares lets such a point decide the verdict. `None` with fewer than two distinct x values.
 pub fn theil_sen(points: &[(f64, f64)]) -> Option<f64> {
+    let slopes = pairwise_slopes(points);
+    if slopes.is_empty() {
+        return None;
+    }
+    let mid = slopes.len() / 2;
+    Some(if slopes.len().is_multiple_of(2) {
+        (slopes[mid - 1] + slopes[mid]) / 2.0
+    } else {
+        slopes[mid]
+    })
+}
+
+/// The slopes between every pair of `points` with distinct x, sorted.
+fn pairwise_slopes(points: &[(f64, f64)]) -> Vec<f64> {
     let mut slopes = Vec::new();
     for (i, a) in points.iter().enumerate() {
         for b in &points[i + 1..] {
@@ -35,16 +49,8 @@ pub fn theil_sen(points: &[(f64, f64)]) -> Option<f64> {
             }
         }
     }
-    if slopes.is_empty() {
-        return None;
-    }
     slopes.sort_by(f64::total_cmp);
-    let mid = slopes.len() / 2;
-    Some(if slopes.len().is_multiple_of(2) {
-        (slopes[mid - 1] + slopes[mid]) / 2.0
-    } else {
-        slopes[mid]
-    })
+    slopes
 }
 
 /// The 95% confidence interval of the Theil–Sen slope through `points` (Sen 1968): the pairwise
@@ -56,18 +62,10 @@ pub fn theil_sen(points: &[(f64, f64)]) -> Option<f64> {
 /// far more than the threshold. `None` with fewer than three distinct x values.
 pub fn theil_sen_interval(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     let n = points.len() as f64;
-    let mut slopes = Vec::new();
-    for (i, a) in points.iter().enumerate() {
-        for b in &points[i + 1..] {
-            if b.0 != a.0 {
-                slopes.push((b.1 - a.1) / (b.0 - a.0));
-            }
-        }
-    }
+    let slopes = pairwise_slopes(points);
     if slopes.len() < 3 {
         return None;
     }
-    slopes.sort_by(f64::total_cmp);
     let pairs = slopes.len() as f64;
     let c = 1.96 * (n * (n - 1.0) * (2.0 * n + 5.0) / 18.0).sqrt();
     // Ranks are 1-based: the lower bound is the M1-th slope, the upper the (M2 + 1)-th.
