@@ -60,7 +60,7 @@ impl Default for RunOptions {
 }
 
 /// Gossip delivery to the long-lived nodes (hub and witnesses, which subscribe to every topic).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Delivery {
     /// Messages that should have arrived: each published message, once per long-lived node.
     pub expected: u64,
@@ -68,6 +68,9 @@ pub struct Delivery {
     pub delivered: u64,
     /// Of those, messages that arrived at the hub (expected there: `expected / long-lived nodes`).
     pub delivered_to_hub: u64,
+    /// Of those, messages that arrived at each witness, in start order (expected at each:
+    /// `expected / long-lived nodes`).
+    pub delivered_to_witnesses: Vec<u64>,
     /// Short-lived peers whose overlay was not ready within the join timeout (they publish
     /// nothing and are not expected anywhere).
     pub join_timeouts: u64,
@@ -77,6 +80,9 @@ pub struct Delivery {
     pub peer_stalls: u64,
     /// Samples for which the hub did not answer within the timeout.
     pub hub_unresponsive: u64,
+    /// Witness checks (one per witness and sample) that the witness did not answer in time: a
+    /// witness whose node stopped answering also stops receiving.
+    pub witness_unresponsive: u64,
 }
 
 impl Delivery {
@@ -110,22 +116,37 @@ struct Counters {
     expected: AtomicU64,
     delivered: AtomicU64,
     delivered_to_hub: AtomicU64,
+    delivered_to_witnesses: Vec<AtomicU64>,
     join_timeouts: AtomicU64,
     synced: AtomicU64,
     peer_stalls: AtomicU64,
     hub_unresponsive: AtomicU64,
+    witness_unresponsive: AtomicU64,
 }
 
 impl Counters {
+    fn new(witnesses: usize) -> Self {
+        Self {
+            delivered_to_witnesses: (0..witnesses).map(|_| AtomicU64::new(0)).collect(),
+            ..Default::default()
+        }
+    }
+
     fn delivery(&self) -> Delivery {
         Delivery {
             expected: self.expected.load(Ordering::Relaxed),
             delivered: self.delivered.load(Ordering::Relaxed),
             delivered_to_hub: self.delivered_to_hub.load(Ordering::Relaxed),
+            delivered_to_witnesses: self
+                .delivered_to_witnesses
+                .iter()
+                .map(|count| count.load(Ordering::Relaxed))
+                .collect(),
             join_timeouts: self.join_timeouts.load(Ordering::Relaxed),
             synced_operations: self.synced.load(Ordering::Relaxed),
             peer_stalls: self.peer_stalls.load(Ordering::Relaxed),
             hub_unresponsive: self.hub_unresponsive.load(Ordering::Relaxed),
+            witness_unresponsive: self.witness_unresponsive.load(Ordering::Relaxed),
         }
     }
 }
@@ -146,15 +167,23 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         .map(MeshTopic::numbered)
         .collect();
     let topic_map = SharedTopicMap::default();
-    let counters = Arc::new(Counters::default());
+    let counters = Arc::new(Counters::new(scenario.witnesses));
     let mut receivers = JoinSet::new();
 
-    let hub = start_long_lived(true, None, &topics, &topic_map, &counters, &mut receivers).await?;
+    let hub = start_long_lived(
+        Role::Hub,
+        None,
+        &topics,
+        &topic_map,
+        &counters,
+        &mut receivers,
+    )
+    .await?;
     let hub_addr = address_of(&hub.node).await?;
     let mut witnesses = Vec::new();
-    for _ in 0..scenario.witnesses {
+    for index in 0..scenario.witnesses {
         let witness = start_long_lived(
-            false,
+            Role::Witness(index),
             Some(&hub_addr),
             &topics,
             &topic_map,
@@ -165,6 +194,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         witnesses.push(witness);
     }
     let long_lived = 1 + witnesses.len() as u64;
+    let witness_nodes: Vec<Network<MeshTopic>> = witnesses.iter().map(|w| w.node.clone()).collect();
 
     let mut history = SampleHistory::new();
     let history_held = history.held_handle();
@@ -174,6 +204,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         let hub_node = hub.node.clone();
         let hub_store = hub.store.clone();
         let topic_map = topic_map.clone();
+        let witness_nodes = witness_nodes.clone();
         async move {
             let figures = process_figures();
             // The nodes' heap, not the harness's record of it (see `SampleHistory`).
@@ -191,6 +222,20 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
                     counters.hub_unresponsive.fetch_add(1, Ordering::Relaxed);
                 }
             }
+            // A witness is checked with a call its engine answers itself: a node whose engine
+            // stopped (as with the sync deadlock fixed by p2panda-net 0014) fails it.
+            for witness in &witness_nodes {
+                let answered = tokio::time::timeout(HUB_CALL_TIMEOUT, witness.known_peers()).await;
+                if !matches!(answered, Ok(Ok(_))) {
+                    counters
+                        .witness_unresponsive
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            structures.push(Reading::new(
+                "mesh_harness.witness_unresponsive_total",
+                counters.witness_unresponsive.load(Ordering::Relaxed),
+            ));
             structures.push(Reading::new(
                 "mesh_harness.topic_map_authors",
                 topic_map.len() as u64,
@@ -303,14 +348,24 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
     Ok(outcome)
 }
 
+/// Which long-lived node a node is.
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    /// The bootstrap node every short-lived peer joins through.
+    Hub,
+    /// The witness with this index.
+    Witness(usize),
+}
+
 async fn start_long_lived(
-    bootstrap: bool,
+    role: Role,
     hub: Option<&NodeAddress>,
     topics: &[MeshTopic],
     topic_map: &SharedTopicMap,
     counters: &Arc<Counters>,
     receivers: &mut JoinSet<()>,
 ) -> Result<LongLived> {
+    let bootstrap = matches!(role, Role::Hub);
     let store = stats::long_lived_store();
     let node = build_node(NodeSpec {
         private_key: None,
@@ -335,9 +390,11 @@ async fn start_long_lived(
                     FromNetwork::GossipMessage { bytes, .. } => {
                         if parse_gossip_payload(&bytes).is_some() {
                             counters.delivered.fetch_add(1, Ordering::Relaxed);
-                            if bootstrap {
-                                counters.delivered_to_hub.fetch_add(1, Ordering::Relaxed);
-                            }
+                            let to_node = match role {
+                                Role::Hub => &counters.delivered_to_hub,
+                                Role::Witness(index) => &counters.delivered_to_witnesses[index],
+                            };
+                            to_node.fetch_add(1, Ordering::Relaxed);
                         }
                     }
                     FromNetwork::SyncMessage {

@@ -123,6 +123,11 @@ async fn address_book_readings(node: &Network<MeshTopic>) -> Result<Vec<Reading>
         Reading::new("p2panda_net.sync.queued", book.sync_queued as u64),
         Reading::new("p2panda_net.sync.in_flight", book.sync_in_flight as u64),
         Reading::new("p2panda_net.sync.timed_out_total", book.sync_timed_out),
+        Reading::new(
+            "p2panda_net.sync.discoveries_dropped_total",
+            book.sync_discoveries_dropped,
+        ),
+        Reading::new("p2panda_net.sync.backlog", book.sync_backlog as u64),
     ])
 }
 

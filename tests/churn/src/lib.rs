@@ -75,7 +75,7 @@ pub fn assert_flat_and_delivered(outcome: &RunOutcome, criteria: &Criteria) {
         "figures failing after {} cycles: {failing:?}\n{table}",
         outcome.cycles
     );
-    let d = outcome.delivery;
+    let d = &outcome.delivery;
     assert_eq!(
         d.delivered, d.expected,
         "gossip not delivered to every long-lived subscriber: {d:?}\n{table}"
@@ -87,6 +87,10 @@ pub fn assert_flat_and_delivered(outcome: &RunOutcome, criteria: &Criteria) {
     assert_eq!(
         d.hub_unresponsive, 0,
         "the hub stopped answering: {d:?}\n{table}"
+    );
+    assert_eq!(
+        d.witness_unresponsive, 0,
+        "a witness stopped answering: {d:?}\n{table}"
     );
     assert!(outcome.cycles > 0, "no churn cycle completed");
 }

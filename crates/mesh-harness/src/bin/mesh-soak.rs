@@ -227,19 +227,26 @@ async fn soak(args: Args) -> Result<bool> {
         runs.push((&args.compare_label, theirs));
     }
     let table = report::table(&runs);
-    let delivery = outcome.delivery;
+    let delivery = &outcome.delivery;
+    let per_node = delivery.expected / (1 + args.witnesses as u64);
+    let witnesses: Vec<String> = delivery
+        .delivered_to_witnesses
+        .iter()
+        .map(|delivered| format!("{delivered}/{per_node}"))
+        .collect();
     let summary = format!(
-        "{table}\n{label}: {} churn cycles; gossip delivered to long-lived nodes {}/{} ({:.2}%; hub {}/{}), {} join timeouts, {} operations synced to the hub, {} stalled peers, {} samples with the hub unresponsive; the harness's own sample history ({} samples, {:.1} KiB at the end) is left out of process.heap_bytes\n",
+        "{table}\n{label}: {} churn cycles; gossip delivered to long-lived nodes {}/{} ({:.2}%; hub {}/{per_node}, witnesses {}), {} join timeouts, {} operations synced to the hub, {} stalled peers, {} samples with the hub unresponsive, {} witness checks unanswered; the harness's own sample history ({} samples, {:.1} KiB at the end) is left out of process.heap_bytes\n",
         outcome.cycles,
         delivery.delivered,
         delivery.expected,
         delivery.ratio() * 100.0,
         delivery.delivered_to_hub,
-        delivery.expected / (1 + args.witnesses as u64),
+        witnesses.join(" "),
         delivery.join_timeouts,
         delivery.synced_operations,
         delivery.peer_stalls,
         delivery.hub_unresponsive,
+        delivery.witness_unresponsive,
         outcome.samples.len(),
         outcome.history_bytes as f64 / 1024.0,
     );
@@ -261,7 +268,8 @@ async fn soak(args: Args) -> Result<bool> {
         .collect();
     let delivery_ok = delivery.ratio() >= args.min_delivery
         && delivery.peer_stalls == 0
-        && delivery.hub_unresponsive == 0;
+        && delivery.hub_unresponsive == 0
+        && delivery.witness_unresponsive == 0;
     if !failed.is_empty() {
         eprintln!(
             "mesh-soak [{label}]: failing figures: {}",
@@ -270,11 +278,12 @@ async fn soak(args: Args) -> Result<bool> {
     }
     if !delivery_ok {
         eprintln!(
-            "mesh-soak [{label}]: delivery {:.2}% (at least {:.2}% needed), {} stalled peers, {} samples with the hub unresponsive",
+            "mesh-soak [{label}]: delivery {:.2}% (at least {:.2}% needed), {} stalled peers, {} samples with the hub unresponsive, {} witness checks unanswered",
             delivery.ratio() * 100.0,
             args.min_delivery * 100.0,
             delivery.peer_stalls,
-            delivery.hub_unresponsive
+            delivery.hub_unresponsive,
+            delivery.witness_unresponsive
         );
     }
     Ok(args.report_only || (failed.is_empty() && delivery_ok))
