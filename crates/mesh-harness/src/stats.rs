@@ -171,6 +171,11 @@ async fn topic_readings(node: &Network<MeshTopic>) -> Result<Vec<Reading>> {
             format!("{streams}.dropped_deliveries_total"),
             t.dropped_deliveries,
         ),
+        Reading::new(
+            "p2panda_net.gossip.commands_dropped_total",
+            t.gossip_commands_dropped,
+        ),
+        Reading::new("p2panda_net.gossip.backlog", t.gossip_backlog as u64),
     ])
 }
 
