@@ -47,6 +47,12 @@ pub struct RunOptions {
     pub sample_every: Duration,
     /// Quiet time after the last peer left, still sampled, before the run ends.
     pub settle: Duration,
+    /// With `Some(pause)`: churn stops for `pause` once half the run is done, and again after
+    /// the last wave (instead of `settle`); each pause ends with a settled sample. The pause must
+    /// outlast every time-bounded trace of a departed peer (QUIC's 30 s handshake and idle
+    /// timeouts, the long-lived nodes' 10 s peer TTL), so the two settled samples differ only by
+    /// what the long-lived nodes keep for good. The duration limit counts churn time only.
+    pub settled_pause: Option<Duration>,
 }
 
 impl Default for RunOptions {
@@ -55,6 +61,7 @@ impl Default for RunOptions {
             scenario: ScenarioConfig::default(),
             sample_every: Duration::from_secs(1),
             settle: Duration::from_secs(5),
+            settled_pause: None,
         }
     }
 }
@@ -250,6 +257,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
             ));
             Sample {
                 quiet: false,
+                settled: false,
                 elapsed: started.elapsed(),
                 cycles,
                 heap_bytes,
@@ -272,12 +280,37 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
 
     // Peers come in waves of `concurrency`; between waves no short-lived peer is alive, and the
     // sample taken then (a quiet sample) holds only what the long-lived nodes keep.
+    // Time spent in settled pauses, which the duration limit does not count.
+    let mut paused = Duration::ZERO;
+    let mut mid_pause_done = options.settled_pause.is_none();
     for wave in plans.chunks(scenario.concurrency.max(1)) {
-        if scenario
-            .duration
-            .is_some_and(|limit| started.elapsed() >= limit)
-        {
+        let churned = started.elapsed().saturating_sub(paused);
+        if scenario.duration.is_some_and(|limit| churned >= limit) {
             break;
+        }
+        if !mid_pause_done {
+            let half_done = match scenario.duration {
+                Some(limit) => churned >= limit / 2,
+                None => false,
+            } || counters.cycles.load(Ordering::Relaxed) as usize
+                >= scenario.cycles / 2;
+            if half_done {
+                mid_pause_done = true;
+                let pause = options.settled_pause.unwrap_or_default();
+                let pause_started = Instant::now();
+                while pause_started.elapsed() < pause {
+                    ticker.tick().await;
+                    let s = sample(counters.cycles.load(Ordering::Relaxed)).await;
+                    on_sample(&s);
+                    history.push(s);
+                }
+                let mut s = sample(counters.cycles.load(Ordering::Relaxed)).await;
+                s.quiet = true;
+                s.settled = true;
+                on_sample(&s);
+                history.push(s);
+                paused += pause_started.elapsed();
+            }
         }
         let mut peers = JoinSet::new();
         for peer_plan in wave.iter().cloned() {
@@ -312,10 +345,17 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         history.push(s);
     }
 
-    let settle_until = Instant::now() + options.settle;
+    let settle_until = Instant::now() + options.settled_pause.unwrap_or(options.settle);
     while Instant::now() < settle_until {
         ticker.tick().await;
         let s = sample(counters.cycles.load(Ordering::Relaxed)).await;
+        on_sample(&s);
+        history.push(s);
+    }
+    if options.settled_pause.is_some() {
+        let mut s = sample(counters.cycles.load(Ordering::Relaxed)).await;
+        s.quiet = true;
+        s.settled = true;
         on_sample(&s);
         history.push(s);
     }

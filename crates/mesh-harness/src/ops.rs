@@ -291,6 +291,7 @@ mod tests {
             elapsed: Duration::from_secs(3),
             cycles: 12,
             quiet: true,
+            settled: false,
             heap_bytes: 1000,
             rss_bytes: 2000,
             fds: 7,

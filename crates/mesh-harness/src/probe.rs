@@ -61,6 +61,10 @@ pub struct Sample {
     /// Taken between waves, when no short-lived peer is alive: only what the long-lived nodes
     /// keep. Trends are fitted through quiet samples.
     pub quiet: bool,
+    /// Taken after churn paused long enough for every time-bounded trace of departed peers to
+    /// expire (see `RunOptions::settled_pause`): what the long-lived nodes keep for good. Also
+    /// quiet.
+    pub settled: bool,
     /// Live heap bytes of the whole process (counting allocator), less what the run's own
     /// [`SampleHistory`] holds at that moment.
     pub heap_bytes: u64,

@@ -190,6 +190,9 @@ pub struct Summary {
     pub slope_per_cycle: Option<f64>,
     /// 95% confidence interval of that slope (see [`theil_sen_interval`]).
     pub slope_interval: Option<(f64, f64)>,
+    /// Growth per churn cycle between the first and the last settled sample (see
+    /// [`settled_growth`]), when the run took two at different cycle counts.
+    pub settled_per_cycle: Option<f64>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -233,6 +236,7 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
                 .collect();
             let slope = theil_sen(&points);
             let slope_interval = theil_sen_interval(&points);
+            let settled_per_cycle = settled_growth(samples, &name);
             let verdict = if bound.is_some_and(|b| peak > b) {
                 Verdict::OverBound
             } else if name == "process.rss_bytes" || is_counter(&name) || slope.is_none() {
@@ -240,7 +244,13 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
             } else if bound.is_some() && criteria.fills_to_bound.contains(&name) {
                 Verdict::Ok
             } else if name == "process.heap_bytes" {
-                heap_verdict(slope, slope_interval, criteria.heap_bytes_per_cycle)
+                match settled_per_cycle {
+                    // Two settled samples measure what the nodes keep for good directly; the
+                    // fitted slope carries the noise of departed peers' transient state.
+                    Some(growth) if growth > criteria.heap_bytes_per_cycle => Verdict::Grows,
+                    Some(_) => Verdict::Ok,
+                    None => heap_verdict(slope, slope_interval, criteria.heap_bytes_per_cycle),
+                }
             } else if slope.unwrap_or(0.0) * span > criteria.structure_growth {
                 Verdict::Grows
             } else {
@@ -254,10 +264,24 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
                 bound,
                 slope_per_cycle: slope,
                 slope_interval,
+                settled_per_cycle,
                 verdict,
             }
         })
         .collect()
+}
+
+/// Growth of figure `name` per churn cycle from the first to the last settled sample, when the
+/// run took at least two at different cycle counts (`RunOptions::settled_pause`).
+pub fn settled_growth(samples: &[Sample], name: &str) -> Option<f64> {
+    let settled: Vec<&Sample> = samples.iter().filter(|s| s.settled).collect();
+    let (first, last) = (settled.first()?, settled.last()?);
+    if last.cycles <= first.cycles {
+        return None;
+    }
+    let (a, _) = figure(first, name)?;
+    let (b, _) = figure(last, name)?;
+    Some((b as f64 - a as f64) / (last.cycles - first.cycles) as f64)
 }
 
 /// The heap's verdict from its slope and the slope's 95% interval: growth beyond `limit` is
@@ -329,7 +353,7 @@ pub fn table(runs: &[(&str, &[Summary])]) -> String {
             "peak",
             "end",
             "bound",
-            "per cycle (2nd half) [95% CI]",
+            "per cycle (2nd half) [95% CI]; settled",
             "verdict",
         ] {
             header.push(format!("{label}: {col}"));
@@ -350,6 +374,11 @@ pub fn table(runs: &[(&str, &[Summary])]) -> String {
                     if let (true, Some((lo, hi))) = (name == "process.heap_bytes", s.slope_interval)
                     {
                         slope.push_str(&format!(" [{lo:+.0}, {hi:+.0}]"));
+                    }
+                    if let (true, Some(growth)) =
+                        (name == "process.heap_bytes", s.settled_per_cycle)
+                    {
+                        slope.push_str(&format!("; settled {growth:+.0} B"));
                     }
                     row.push(slope);
                     row.push(s.verdict.label().to_owned());
@@ -389,7 +418,7 @@ pub fn table(runs: &[(&str, &[Summary])]) -> String {
 /// Writes every sample as CSV: `elapsed_s,cycles`, then one column per figure.
 pub fn write_csv(path: &Path, samples: &[Sample]) -> Result<()> {
     let names = names(samples);
-    let mut out = String::from("elapsed_s,cycles,quiet");
+    let mut out = String::from("elapsed_s,cycles,quiet,settled");
     for name in &names {
         out.push(',');
         out.push_str(name);
@@ -398,10 +427,11 @@ pub fn write_csv(path: &Path, samples: &[Sample]) -> Result<()> {
     for s in samples {
         let _ = write!(
             out,
-            "{:.3},{},{}",
+            "{:.3},{},{},{}",
             s.elapsed.as_secs_f64(),
             s.cycles,
-            u8::from(s.quiet)
+            u8::from(s.quiet),
+            u8::from(s.settled)
         );
         for name in &names {
             out.push(',');
@@ -423,6 +453,12 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
     if header.get(..3) != Some(&["elapsed_s", "cycles", "quiet"]) {
         bail!("{} is not a soak CSV", path.display());
     }
+    // CSVs written before settled samples existed have no `settled` column.
+    let fixed = if header.get(3) == Some(&"settled") {
+        4
+    } else {
+        3
+    };
     let mut samples = Vec::new();
     for line in lines.filter(|l| !l.is_empty()) {
         let cells: Vec<&str> = line.split(',').collect();
@@ -430,13 +466,14 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
             elapsed: Duration::from_secs_f64(cells[0].parse()?),
             cycles: cells[1].parse()?,
             quiet: cells[2] == "1",
+            settled: fixed == 4 && cells[3] == "1",
             heap_bytes: 0,
             rss_bytes: 0,
             fds: 0,
             tasks: 0,
             structures: Vec::new(),
         };
-        for (name, cell) in header.iter().zip(&cells).skip(3) {
+        for (name, cell) in header.iter().zip(&cells).skip(fixed) {
             if cell.is_empty() {
                 continue;
             }
@@ -541,6 +578,7 @@ mod tests {
             elapsed: Duration::from_secs(cycles),
             cycles,
             quiet: cycles.is_multiple_of(5),
+            settled: false,
             heap_bytes: heap,
             rss_bytes: heap * 2,
             fds: 10,
@@ -644,6 +682,43 @@ mod tests {
         assert_eq!(heap_verdict(Some(3e3), None, 2048.0), Verdict::Grows);
         assert_eq!(heap_verdict(None, None, 2048.0), Verdict::Ok);
         assert!(Verdict::Unresolved.fails());
+    }
+
+    #[test]
+    fn settled_samples_decide_the_heap() {
+        // Noisy quiet samples (±8 MB) whose interval spans the limit, and two settled samples
+        // 100 cycles apart.
+        let run = |settled_growth: u64| -> Vec<Sample> {
+            let mut samples: Vec<Sample> = (0..=200)
+                .map(|c| {
+                    let noise = if c % 2 == 0 { 8_000_000 } else { 0 };
+                    sample(c, 30_000_000 + noise, 5)
+                })
+                .collect();
+            samples[100].settled = true;
+            samples[100].heap_bytes = 25_000_000;
+            samples[200].settled = true;
+            samples[200].heap_bytes = 25_000_000 + settled_growth * 100;
+            samples
+        };
+        let heap = |samples: &[Sample]| {
+            summarize(samples, &Criteria::default())
+                .into_iter()
+                .find(|s| s.name == "process.heap_bytes")
+                .unwrap()
+        };
+
+        let flat = heap(&run(1_000));
+        assert_eq!(flat.settled_per_cycle, Some(1_000.0));
+        assert_eq!(flat.verdict, Verdict::Ok);
+        let growing = heap(&run(3_000));
+        assert_eq!(growing.settled_per_cycle, Some(3_000.0));
+        assert_eq!(growing.verdict, Verdict::Grows);
+
+        // Without settled samples the interval decides, as before.
+        let mut unsettled = run(1_000);
+        unsettled.iter_mut().for_each(|s| s.settled = false);
+        assert_eq!(heap(&unsettled).settled_per_cycle, None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ fn sample(n: u64) -> Sample {
         elapsed: Duration::from_secs(n),
         cycles: n,
         quiet: n.is_multiple_of(3),
+        settled: false,
         heap_bytes: 0,
         rss_bytes: 0,
         fds: 0,

@@ -72,6 +72,11 @@ struct Args {
     /// Highest acceptable heap growth per churn cycle over the second half, in bytes.
     #[arg(long, default_value_t = Criteria::default().heap_bytes_per_cycle)]
     heap_slope_limit: f64,
+    /// Seconds churn stops at half time and again at the end, each pause ending with a settled
+    /// sample whose heap is compared (0: no pauses, the heap is judged by its fitted slope only).
+    /// It must outlast QUIC's 30 s timeouts.
+    #[arg(long, default_value_t = 40)]
+    settled_pause: u64,
     /// Lowest acceptable share of gossip messages delivered to the long-lived nodes.
     #[arg(long, default_value_t = 0.99)]
     min_delivery: f64,
@@ -165,6 +170,7 @@ async fn soak(args: Args) -> Result<bool> {
     };
     let options = RunOptions {
         scenario,
+        settled_pause: (args.settled_pause > 0).then(|| Duration::from_secs(args.settled_pause)),
         ..RunOptions::default()
     };
     let mut last_line = Duration::ZERO;
