@@ -215,6 +215,9 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
         .collect();
     // Between waves only the long-lived nodes hold memory: fit through those samples when a run
     // has them, so the band of peers alive at other moments does not drown the trend.
+    // Settled samples hold less than any sample taken while peers churn (that is their point),
+    // so they stay out of the fit; with two of them, they decide the verdicts instead (below).
+    second_half.retain(|s| !s.settled);
     if second_half.iter().filter(|s| s.quiet).count() >= 3 {
         second_half.retain(|s| s.quiet);
     }
@@ -251,6 +254,13 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
                     Some(_) => Verdict::Ok,
                     None => heap_verdict(slope, slope_interval, criteria.heap_bytes_per_cycle),
                 }
+            } else if let Some((growth, cycles)) = settled_change(samples, &name) {
+                // What the nodes keep for good, between the two settled samples.
+                if growth * cycles > criteria.structure_growth {
+                    Verdict::Grows
+                } else {
+                    Verdict::Ok
+                }
             } else if slope.unwrap_or(0.0) * span > criteria.structure_growth {
                 Verdict::Grows
             } else {
@@ -274,6 +284,11 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
 /// Growth of figure `name` per churn cycle from the first to the last settled sample, when the
 /// run took at least two at different cycle counts (`RunOptions::settled_pause`).
 pub fn settled_growth(samples: &[Sample], name: &str) -> Option<f64> {
+    settled_change(samples, name).map(|(growth, _)| growth)
+}
+
+/// Growth per cycle between the first and last settled sample, and the cycles between them.
+fn settled_change(samples: &[Sample], name: &str) -> Option<(f64, f64)> {
     let settled: Vec<&Sample> = samples.iter().filter(|s| s.settled).collect();
     let (first, last) = (settled.first()?, settled.last()?);
     if last.cycles <= first.cycles {
@@ -281,7 +296,8 @@ pub fn settled_growth(samples: &[Sample], name: &str) -> Option<f64> {
     }
     let (a, _) = figure(first, name)?;
     let (b, _) = figure(last, name)?;
-    Some((b as f64 - a as f64) / (last.cycles - first.cycles) as f64)
+    let cycles = (last.cycles - first.cycles) as f64;
+    Some(((b as f64 - a as f64) / cycles, cycles))
 }
 
 /// The heap's verdict from its slope and the slope's 95% interval: growth beyond `limit` is
@@ -714,6 +730,23 @@ mod tests {
         let growing = heap(&run(3_000));
         assert_eq!(growing.settled_per_cycle, Some(3_000.0));
         assert_eq!(growing.verdict, Verdict::Grows);
+
+        // Structures are judged by the settled samples too: 100 cycles apart, 40 more peers is
+        // growth beyond the 32 allowed, whatever the samples between them say.
+        let mut book = run(1_000);
+        for (i, s) in book.iter_mut().enumerate() {
+            let peers = if s.settled { 5 + 2 * i as u64 / 5 } else { 5 };
+            s.structures = vec![Reading::bounded(
+                "p2panda_net.address_book.peers",
+                peers,
+                10_000,
+            )];
+        }
+        let peers = summarize(&book, &Criteria::default())
+            .into_iter()
+            .find(|s| s.name == "p2panda_net.address_book.peers")
+            .unwrap();
+        assert_eq!(peers.verdict, Verdict::Grows);
 
         // Without settled samples the interval decides, as before.
         let mut unsettled = run(1_000);
