@@ -97,6 +97,11 @@ struct Args {
     #[cfg(feature = "dhat-heap")]
     #[arg(long)]
     dhat_at_cycle: Option<u64>,
+    /// With `--dhat-at-cycle`: write the profile at the first *settled* sample from that cycle
+    /// on instead (see `--settled-pause`), free of departed peers' transient state.
+    #[cfg(feature = "dhat-heap")]
+    #[arg(long)]
+    dhat_settled: bool,
 }
 
 fn main() -> ExitCode {
@@ -180,7 +185,10 @@ async fn soak(args: Args) -> Result<bool> {
         }
         bar.set_position(sample.cycles);
         #[cfg(feature = "dhat-heap")]
-        if sample.quiet && args.dhat_at_cycle.is_some_and(|at| sample.cycles >= at) {
+        if sample.quiet
+            && (sample.settled || !args.dhat_settled)
+            && args.dhat_at_cycle.is_some_and(|at| sample.cycles >= at)
+        {
             if let Some(profiler) = PROFILER.lock().unwrap().take() {
                 drop(profiler);
                 eprintln!(
