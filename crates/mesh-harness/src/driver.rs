@@ -87,8 +87,9 @@ pub struct Delivery {
     pub peer_stalls: u64,
     /// Samples for which the hub did not answer within the timeout.
     pub hub_unresponsive: u64,
-    /// Witness checks (one per witness and sample) that the witness did not answer in time: a
-    /// witness whose node stopped answering also stops receiving.
+    /// Witness checks (one per witness and sampling interval, run beside the sampling) that the
+    /// witness did not answer in time: a witness whose node stopped answering also stops
+    /// receiving.
     pub witness_unresponsive: u64,
 }
 
@@ -201,7 +202,29 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         witnesses.push(witness);
     }
     let long_lived = 1 + witnesses.len() as u64;
-    let witness_nodes: Vec<Network<MeshTopic>> = witnesses.iter().map(|w| w.node.clone()).collect();
+    // Each witness is checked every sampling interval by a task of its own, with a call its
+    // engine answers itself: a node whose engine stopped (as with the sync deadlock fixed by
+    // p2panda-net 0014) fails it. The checks run beside the sampling, so a witness that does not
+    // answer never holds the samples or the churn up.
+    let mut witness_checks = JoinSet::new();
+    for witness in &witnesses {
+        let node = witness.node.clone();
+        let counters = counters.clone();
+        let every = options.sample_every;
+        witness_checks.spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let answered = tokio::time::timeout(HUB_CALL_TIMEOUT, node.known_peers()).await;
+                if !matches!(answered, Ok(Ok(_))) {
+                    counters
+                        .witness_unresponsive
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
 
     let mut history = SampleHistory::new();
     let history_held = history.held_handle();
@@ -211,7 +234,6 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         let hub_node = hub.node.clone();
         let hub_store = hub.store.clone();
         let topic_map = topic_map.clone();
-        let witness_nodes = witness_nodes.clone();
         async move {
             let figures = process_figures();
             // The nodes' heap, not the harness's record of it (see `SampleHistory`).
@@ -227,16 +249,6 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
                 Ok(Ok(readings)) => structures.extend(readings),
                 Ok(Err(_)) | Err(_) => {
                     counters.hub_unresponsive.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            // A witness is checked with a call its engine answers itself: a node whose engine
-            // stopped (as with the sync deadlock fixed by p2panda-net 0014) fails it.
-            for witness in &witness_nodes {
-                let answered = tokio::time::timeout(HUB_CALL_TIMEOUT, witness.known_peers()).await;
-                if !matches!(answered, Ok(Ok(_))) {
-                    counters
-                        .witness_unresponsive
-                        .fetch_add(1, Ordering::Relaxed);
                 }
             }
             structures.push(Reading::new(
@@ -360,6 +372,8 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         history.push(s);
     }
 
+    // The checks end with the churn: the witnesses' shutdown is not a finding.
+    witness_checks.abort_all();
     let outcome = RunOutcome {
         history_bytes: history.held(),
         samples: history.into_samples(),

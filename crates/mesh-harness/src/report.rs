@@ -190,8 +190,8 @@ pub struct Summary {
     pub slope_per_cycle: Option<f64>,
     /// 95% confidence interval of that slope (see [`theil_sen_interval`]).
     pub slope_interval: Option<(f64, f64)>,
-    /// Growth per churn cycle between the first and the last settled sample (see
-    /// [`settled_growth`]), when the run took two at different cycle counts.
+    /// Growth per churn cycle between the first and the last settled sample, when the run took
+    /// two at different cycle counts (`RunOptions::settled_pause`).
     pub settled_per_cycle: Option<f64>,
     /// The verdict.
     pub verdict: Verdict,
@@ -239,7 +239,8 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
                 .collect();
             let slope = theil_sen(&points);
             let slope_interval = theil_sen_interval(&points);
-            let settled_per_cycle = settled_growth(samples, &name);
+            let settled = settled_change(samples, &name);
+            let settled_per_cycle = settled.map(|(growth, _)| growth);
             let verdict = if bound.is_some_and(|b| peak > b) {
                 Verdict::OverBound
             } else if name == "process.rss_bytes" || is_counter(&name) || slope.is_none() {
@@ -254,7 +255,7 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
                     Some(_) => Verdict::Ok,
                     None => heap_verdict(slope, slope_interval, criteria.heap_bytes_per_cycle),
                 }
-            } else if let Some((growth, cycles)) = settled_change(samples, &name) {
+            } else if let Some((growth, cycles)) = settled {
                 // What the nodes keep for good, between the two settled samples.
                 if growth * cycles > criteria.structure_growth {
                     Verdict::Grows
@@ -281,13 +282,9 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
         .collect()
 }
 
-/// Growth of figure `name` per churn cycle from the first to the last settled sample, when the
-/// run took at least two at different cycle counts (`RunOptions::settled_pause`).
-pub fn settled_growth(samples: &[Sample], name: &str) -> Option<f64> {
-    settled_change(samples, name).map(|(growth, _)| growth)
-}
-
-/// Growth per cycle between the first and last settled sample, and the cycles between them.
+/// Growth of figure `name` per churn cycle from the first to the last settled sample, and the
+/// cycles between them, when the run took two at different cycle counts
+/// (`RunOptions::settled_pause`).
 fn settled_change(samples: &[Sample], name: &str) -> Option<(f64, f64)> {
     let settled: Vec<&Sample> = samples.iter().filter(|s| s.settled).collect();
     let (first, last) = (settled.first()?, settled.last()?);
@@ -795,13 +792,15 @@ mod tests {
     fn csv_round_trips_and_chart_is_written() {
         let dir = std::env::temp_dir().join(format!("mesh-harness-report-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let samples: Vec<Sample> = (0..5).map(|c| sample(c, 100 + c, c)).collect();
+        let mut samples: Vec<Sample> = (0..5).map(|c| sample(c, 100 + c, c)).collect();
+        samples[0].settled = true;
         let csv = dir.join("s.csv");
         write_csv(&csv, &samples).unwrap();
         let back = read_csv(&csv).unwrap();
         assert_eq!(back.len(), 5);
         assert_eq!(back[3].heap_bytes, 103);
         assert!(back[0].quiet && !back[3].quiet);
+        assert!(back[0].settled && !back[1].settled);
         assert_eq!(back[3].structures[0].value, 3);
         let svg = dir.join("c.svg");
         write_chart(&svg, &[("fork", &samples), ("upstream", &back)]).unwrap();
