@@ -35,12 +35,17 @@ pub struct ScenarioConfig {
     pub operations_per_peer: usize,
 }
 
+/// Default limit on churn time, in seconds: long enough for the fork to do the default 600
+/// cycles on a 2-core machine (about 350 s), so that the second half of the run starts after
+/// the long-lived nodes' bounded structures have filled.
+pub const DEFAULT_DURATION_SECS: u64 = 420;
+
 impl Default for ScenarioConfig {
     fn default() -> Self {
         Self {
             seed: 7,
             cycles: 600,
-            duration: Some(Duration::from_secs(120)),
+            duration: Some(Duration::from_secs(DEFAULT_DURATION_SECS)),
             concurrency: 8,
             topics: 4,
             witnesses: 2,

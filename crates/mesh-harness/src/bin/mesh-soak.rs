@@ -18,7 +18,7 @@ use mesh_harness::driver::{run, RunOptions};
 use mesh_harness::ops::{self, OpsState};
 use mesh_harness::probe;
 use mesh_harness::report::{self, Criteria};
-use mesh_harness::scenario::ScenarioConfig;
+use mesh_harness::scenario::{ScenarioConfig, DEFAULT_DURATION_SECS};
 
 #[cfg(not(feature = "dhat-heap"))]
 #[global_allocator]
@@ -41,8 +41,11 @@ struct Args {
     /// Short-lived peers to churn through (one churn cycle each).
     #[arg(long, default_value_t = ScenarioConfig::default().cycles)]
     cycles: usize,
-    /// Stop starting new peers after this many seconds.
-    #[arg(long, default_value_t = 120)]
+    /// Stop starting new peers after this many seconds of churn (settled pauses not counted).
+    /// The default lets the fork do all 600 cycles, so that the heap is judged between cycles
+    /// 300 and 600, after the bounded structures have filled (see docs/soak.md); 120 gives a
+    /// quick look whose heap verdict is dominated by that filling.
+    #[arg(long, default_value_t = DEFAULT_DURATION_SECS)]
     duration: u64,
     /// Short-lived peers alive at the same time.
     #[arg(long, default_value_t = ScenarioConfig::default().concurrency)]
