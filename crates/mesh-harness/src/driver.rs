@@ -6,6 +6,7 @@
 //! short-lived part is a constant band and what grows with cycles is what the long-lived nodes
 //! keep.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ use crate::probe::{process_figures, Reading, Sample, SampleHistory};
 use crate::scenario::{
     gossip_payload, parse_gossip_payload, plan, Ending, Leave, PeerPlan, ScenarioConfig,
 };
+use crate::settle::{heap_has_settled, MAX_EXTRA_PAUSE, SETTLE_TOLERANCE_BYTES, SETTLE_WINDOW};
 use crate::stats;
 use crate::topic::MeshTopic;
 
@@ -47,8 +49,10 @@ pub struct RunOptions {
     pub sample_every: Duration,
     /// Quiet time after the last peer left, still sampled, before the run ends.
     pub settle: Duration,
-    /// With `Some(pause)`: churn stops for `pause` once half the run is done, and again after
-    /// the last wave (instead of `settle`); each pause ends with a settled sample. The pause must
+    /// With `Some(pause)`: churn stops for at least `pause` once half the run is done, and again
+    /// after the last wave (instead of `settle`), then until the heap has stopped falling (at
+    /// most [`MAX_EXTRA_PAUSE`] longer, see [`crate::settle`]); each pause ends with a settled
+    /// sample. The pause must
     /// outlast every time-bounded trace of a departed peer (QUIC's 30 s handshake and idle
     /// timeouts, the long-lived nodes' 10 s peer TTL), so the two settled samples differ only by
     /// what the long-lived nodes keep for good. The duration limit counts churn time only.
@@ -165,6 +169,36 @@ struct LongLived {
     store: HarnessStore,
     // Keeps the subscriptions open for the whole run.
     _senders: Vec<mpsc::Sender<ToNetwork>>,
+}
+
+/// A settled pause, with churn stopped: samples every tick for `pause` and then until the heap
+/// has stopped falling (see [`crate::settle`]; at most [`MAX_EXTRA_PAUSE`] longer), and ends
+/// with a settled sample.
+async fn settled_pause<Fut: Future<Output = Sample>>(
+    pause: Duration,
+    ticker: &mut tokio::time::Interval,
+    sample: impl Fn() -> Fut,
+    on_sample: &mut impl FnMut(&Sample),
+    history: &mut SampleHistory,
+) {
+    let started = Instant::now();
+    loop {
+        ticker.tick().await;
+        let s = sample().await;
+        on_sample(&s);
+        history.push(s);
+        let waited = started.elapsed();
+        let settled = waited >= pause
+            && heap_has_settled(history.samples(), SETTLE_WINDOW, SETTLE_TOLERANCE_BYTES);
+        if settled || waited >= pause + MAX_EXTRA_PAUSE {
+            break;
+        }
+    }
+    let mut s = sample().await;
+    s.quiet = true;
+    s.settled = true;
+    on_sample(&s);
+    history.push(s);
 }
 
 /// Runs the scenario and calls `on_sample` with every sample as it is taken.
@@ -308,19 +342,15 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
                 >= scenario.cycles / 2;
             if half_done {
                 mid_pause_done = true;
-                let pause = options.settled_pause.unwrap_or_default();
                 let pause_started = Instant::now();
-                while pause_started.elapsed() < pause {
-                    ticker.tick().await;
-                    let s = sample(counters.cycles.load(Ordering::Relaxed)).await;
-                    on_sample(&s);
-                    history.push(s);
-                }
-                let mut s = sample(counters.cycles.load(Ordering::Relaxed)).await;
-                s.quiet = true;
-                s.settled = true;
-                on_sample(&s);
-                history.push(s);
+                settled_pause(
+                    options.settled_pause.unwrap_or_default(),
+                    &mut ticker,
+                    || sample(counters.cycles.load(Ordering::Relaxed)),
+                    &mut on_sample,
+                    &mut history,
+                )
+                .await;
                 paused += pause_started.elapsed();
             }
         }
@@ -357,19 +387,26 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         history.push(s);
     }
 
-    let settle_until = Instant::now() + options.settled_pause.unwrap_or(options.settle);
-    while Instant::now() < settle_until {
-        ticker.tick().await;
-        let s = sample(counters.cycles.load(Ordering::Relaxed)).await;
-        on_sample(&s);
-        history.push(s);
-    }
-    if options.settled_pause.is_some() {
-        let mut s = sample(counters.cycles.load(Ordering::Relaxed)).await;
-        s.quiet = true;
-        s.settled = true;
-        on_sample(&s);
-        history.push(s);
+    match options.settled_pause {
+        Some(pause) => {
+            settled_pause(
+                pause,
+                &mut ticker,
+                || sample(counters.cycles.load(Ordering::Relaxed)),
+                &mut on_sample,
+                &mut history,
+            )
+            .await
+        }
+        None => {
+            let settle_until = Instant::now() + options.settle;
+            while Instant::now() < settle_until {
+                ticker.tick().await;
+                let s = sample(counters.cycles.load(Ordering::Relaxed)).await;
+                on_sample(&s);
+                history.push(s);
+            }
+        }
     }
 
     // The checks end with the churn: the witnesses' shutdown is not a finding.

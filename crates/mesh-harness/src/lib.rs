@@ -6,6 +6,7 @@
 //! - [`driver`]: carries a plan out and samples the hub.
 //! - [`probe`]: what a sample holds; process figures from `/proc` and the counting allocator.
 //! - [`report`]: tables, slopes, CSV and the SVG chart.
+//! - [`settle`]: when a settled pause may end (the heap has stopped falling).
 //! - [`ops`]: `/metrics` (Prometheus) and `/health` (JSON) on a loopback address.
 //! - [`stats`]: the one place that knows whether it builds against our forks or upstream.
 //!
@@ -19,5 +20,6 @@ pub mod ops;
 pub mod probe;
 pub mod report;
 pub mod scenario;
+pub mod settle;
 pub mod stats;
 pub mod topic;
