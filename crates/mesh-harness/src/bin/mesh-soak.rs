@@ -75,9 +75,10 @@ struct Args {
     /// Highest acceptable heap growth per churn cycle over the second half, in bytes.
     #[arg(long, default_value_t = Criteria::default().heap_bytes_per_cycle)]
     heap_slope_limit: f64,
-    /// Seconds churn stops at half time and again at the end, each pause ending with a settled
-    /// sample whose heap is compared (0: no pauses, the heap is judged by its fitted slope only).
-    /// It must outlast QUIC's 30 s timeouts.
+    /// Seconds churn stops at least, at half time and again at the end; a pause then goes on
+    /// until the heap has stopped falling (at most 30 s more) and ends with a settled sample
+    /// whose heap is compared (0: no pauses, the heap is judged by its fitted slope only). It
+    /// must outlast QUIC's 30 s timeouts.
     #[arg(long, default_value_t = 40)]
     settled_pause: u64,
     /// Lowest acceptable share of gossip messages delivered to the long-lived nodes.
