@@ -40,10 +40,25 @@ pub fn short_run(seed: u64, cycles: usize) -> RunOptions {
 /// would fail on noise.
 pub const CHURN_HEAP_BYTES_PER_CYCLE: f64 = 96.0 * 1024.0;
 
-/// Figures shown in the failure table but not asserted: the process-wide task count includes
-/// the tasks of short-lived peers that were dropped abruptly and wind down on their own timers
-/// (QUIC idle timeout), which the hub's structures (asserted) do not; see docs/soak.md.
-pub const SHOWN_NOT_ASSERTED: &[&str] = &["process.tokio_tasks"];
+/// Figures shown in the failure table but not asserted.
+///
+/// - The process-wide task count includes the tasks of short-lived peers that were dropped
+///   abruptly and wind down on their own timers (QUIC idle timeout), which the hub's structures
+///   (asserted) do not; see docs/soak.md.
+/// - The hub's gossip peers, pending peers, pending dials and messages queued for them are the
+///   state of departed peers until their dials fail (QUIC's 30 s handshake timeout). This short
+///   run has no settled pause, so they are fitted through quiet samples that still hold them:
+///   the fitted change of queued messages ranged from -0.87 to +0.72 per cycle over runs of the
+///   same code (2026-12-01), around the 32-entry allowance (0.64 per cycle here). They are
+///   asserted to return to baseline by iroh-gossip's own churn test
+///   (`net::test::churn_returns_to_baseline`) and judged between settled samples by the soak.
+pub const SHOWN_NOT_ASSERTED: &[&str] = &[
+    "process.tokio_tasks",
+    "iroh_gossip.peers",
+    "iroh_gossip.pending_peers",
+    "iroh_gossip.pending_dials",
+    "iroh_gossip.queued_messages",
+];
 
 /// The criteria of the churn test: the soak's, with [`CHURN_HEAP_BYTES_PER_CYCLE`].
 pub fn churn_criteria() -> Criteria {
