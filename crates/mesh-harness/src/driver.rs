@@ -52,10 +52,10 @@ pub struct RunOptions {
     /// With `Some(pause)`: churn stops for at least `pause` once half the run is done, and again
     /// after the last wave (instead of `settle`), then until the heap has stopped falling (at
     /// most [`MAX_EXTRA_PAUSE`] longer, see [`crate::settle`]); each pause ends with a settled
-    /// sample. The pause must
-    /// outlast every time-bounded trace of a departed peer (QUIC's 30 s handshake and idle
-    /// timeouts, the long-lived nodes' 10 s peer TTL), so the two settled samples differ only by
-    /// what the long-lived nodes keep for good. The duration limit counts churn time only.
+    /// sample. The pause must outlast every time-bounded trace of a departed peer (QUIC's 30 s
+    /// handshake and idle timeouts, the long-lived nodes' 10 s peer TTL), so the two settled
+    /// samples differ only by what the long-lived nodes keep for good. The duration limit
+    /// counts churn time only.
     pub settled_pause: Option<Duration>,
 }
 
