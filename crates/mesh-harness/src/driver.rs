@@ -18,6 +18,7 @@ use p2panda_store::OperationStore;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::ledger::{Ledger, MissedMessage};
 use crate::node::{
     address_of, build_node, write_operations, HarnessStore, NodeSpec, SharedTopicMap, LOG_ID,
 };
@@ -95,6 +96,9 @@ pub struct Delivery {
     /// witness did not answer in time: a witness whose node stopped answering also stops
     /// receiving.
     pub witness_unresponsive: u64,
+    /// Every published message that did not reach every long-lived node, with what its
+    /// publisher did (see [`crate::ledger`]).
+    pub missed: Vec<MissedMessage>,
 }
 
 impl Delivery {
@@ -122,7 +126,6 @@ pub struct RunOutcome {
     pub cycles: u64,
 }
 
-#[derive(Default)]
 struct Counters {
     cycles: AtomicU64,
     expected: AtomicU64,
@@ -134,17 +137,31 @@ struct Counters {
     peer_stalls: AtomicU64,
     hub_unresponsive: AtomicU64,
     witness_unresponsive: AtomicU64,
+    ledger: Ledger,
 }
 
 impl Counters {
-    fn new(witnesses: usize) -> Self {
+    fn new(scenario: &ScenarioConfig) -> Self {
         Self {
-            delivered_to_witnesses: (0..witnesses).map(|_| AtomicU64::new(0)).collect(),
-            ..Default::default()
+            cycles: AtomicU64::new(0),
+            expected: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            delivered_to_hub: AtomicU64::new(0),
+            delivered_to_witnesses: (0..scenario.witnesses).map(|_| AtomicU64::new(0)).collect(),
+            join_timeouts: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            peer_stalls: AtomicU64::new(0),
+            hub_unresponsive: AtomicU64::new(0),
+            witness_unresponsive: AtomicU64::new(0),
+            ledger: Ledger::new(
+                scenario.cycles,
+                scenario.messages_per_peer,
+                1 + scenario.witnesses,
+            ),
         }
     }
 
-    fn delivery(&self) -> Delivery {
+    fn delivery(&self, plans: &[PeerPlan]) -> Delivery {
         Delivery {
             expected: self.expected.load(Ordering::Relaxed),
             delivered: self.delivered.load(Ordering::Relaxed),
@@ -159,6 +176,7 @@ impl Counters {
             peer_stalls: self.peer_stalls.load(Ordering::Relaxed),
             hub_unresponsive: self.hub_unresponsive.load(Ordering::Relaxed),
             witness_unresponsive: self.witness_unresponsive.load(Ordering::Relaxed),
+            missed: self.ledger.missed(plans),
         }
     }
 }
@@ -209,7 +227,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         .map(MeshTopic::numbered)
         .collect();
     let topic_map = SharedTopicMap::default();
-    let counters = Arc::new(Counters::new(scenario.witnesses));
+    let counters = Arc::new(Counters::new(&scenario));
     let mut receivers = JoinSet::new();
 
     let hub = start_long_lived(
@@ -414,7 +432,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
     let outcome = RunOutcome {
         history_bytes: history.held(),
         samples: history.into_samples(),
-        delivery: counters.delivery(),
+        delivery: counters.delivery(&plans),
         cycles: counters.cycles.load(Ordering::Relaxed),
     };
     // A long-lived node that does not stop in time is left behind, said so, and the run still
@@ -479,7 +497,12 @@ async fn start_long_lived(
             while let Some(message) = rx.recv().await {
                 match message {
                     FromNetwork::GossipMessage { bytes, .. } => {
-                        if parse_gossip_payload(&bytes).is_some() {
+                        if let Some((cycle, seq)) = parse_gossip_payload(&bytes) {
+                            let node = match role {
+                                Role::Hub => 0,
+                                Role::Witness(index) => 1 + index,
+                            };
+                            counters.ledger.received(node, cycle, seq);
                             counters.delivered.fetch_add(1, Ordering::Relaxed);
                             let to_node = match role {
                                 Role::Hub => &counters.delivered_to_hub,
@@ -586,6 +609,7 @@ async fn run_peer(
                     })
                     .await
                     .context("publishing")?;
+                counters.ledger.published(plan.cycle, seq);
                 counters.expected.fetch_add(long_lived, Ordering::Relaxed);
             }
         } else {

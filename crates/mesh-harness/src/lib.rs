@@ -4,6 +4,7 @@
 //! - [`scenario`]: what a run does, as data ([`scenario::plan`] is a pure function of the seed).
 //! - [`node`]: loopback-only nodes with log sync over an in-memory store.
 //! - [`driver`]: carries a plan out and samples the hub.
+//! - [`ledger`]: which gossip message reached which long-lived node, to name what a run lost.
 //! - [`probe`]: what a sample holds; process figures from `/proc` and the counting allocator.
 //! - [`report`]: tables, slopes, CSV and the SVG chart.
 //! - [`settle`]: when a settled pause may end (the heap has stopped falling).
@@ -15,6 +16,7 @@
 
 pub mod alloc;
 pub mod driver;
+pub mod ledger;
 pub mod node;
 pub mod ops;
 pub mod probe;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
 
+use crate::ledger::MissedMessage;
 use crate::probe::{is_counter, Reading, Sample};
 
 /// A least-squares line through points.
@@ -428,6 +429,36 @@ pub fn table(runs: &[(&str, &[Summary])]) -> String {
     out
 }
 
+/// Most lost messages [`missed_table`] lists; the rest are counted.
+pub const MAX_MISSED_ROWS: usize = 30;
+
+/// A table of the messages a run lost (see [`crate::ledger`]): which long-lived nodes each one
+/// missed and what its publisher did. Empty when nothing was lost.
+pub fn missed_table(missed: &[MissedMessage]) -> String {
+    if missed.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "| lost message (cycle/seq) | missed by | publisher lingered | subscription ended | publisher left |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for m in missed.iter().take(MAX_MISSED_ROWS) {
+        let _ = writeln!(
+            out,
+            "| {}/{} | {} | {} ms | {:?} | {:?} |",
+            m.cycle,
+            m.seq,
+            m.missed_by_names().join(", "),
+            m.linger_ms,
+            m.ending,
+            m.leave
+        );
+    }
+    if missed.len() > MAX_MISSED_ROWS {
+        let _ = writeln!(out, "\n... and {} more", missed.len() - MAX_MISSED_ROWS);
+    }
+    out
+}
+
 /// Writes every sample as CSV: `elapsed_s,cycles`, then one column per figure.
 pub fn write_csv(path: &Path, samples: &[Sample]) -> Result<()> {
     let names = names(samples);
@@ -809,5 +840,28 @@ mod tests {
         let t = table(&[("fork", &summarize(&samples, &Criteria::default()))]);
         assert!(t.contains("process.heap_bytes"));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn missed_table_names_each_lost_message_and_counts_the_rest() {
+        use crate::scenario::{Ending, Leave};
+        assert_eq!(missed_table(&[]), "");
+        let lost = |cycle| MissedMessage {
+            cycle,
+            seq: 1,
+            missed_by: vec![0, 2],
+            linger_ms: 312,
+            ending: Ending::Unsubscribe,
+            leave: Leave::Abrupt,
+        };
+        let t = missed_table(&[lost(57)]);
+        assert!(
+            t.contains("| 57/1 | hub, witness 1 | 312 ms | Unsubscribe | Abrupt |"),
+            "{t}"
+        );
+        let many: Vec<_> = (0..MAX_MISSED_ROWS + 3).map(lost).collect();
+        let t = missed_table(&many);
+        assert_eq!(t.matches(" ms |").count(), MAX_MISSED_ROWS);
+        assert!(t.contains("... and 3 more"), "{t}");
     }
 }

@@ -108,8 +108,10 @@ pub fn assert_flat_and_delivered(outcome: &RunOutcome, criteria: &Criteria) {
     );
     let d = &outcome.delivery;
     assert_eq!(
-        d.delivered, d.expected,
-        "gossip not delivered to every long-lived subscriber: {d:?}\n{table}"
+        d.delivered,
+        d.expected,
+        "gossip not delivered to every long-lived subscriber: {d:?}\n{}\n{table}",
+        report::missed_table(&d.missed)
     );
     assert_eq!(
         d.peer_stalls, 0,

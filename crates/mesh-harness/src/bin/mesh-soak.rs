@@ -268,6 +268,15 @@ async fn soak(args: Args) -> Result<bool> {
         outcome.samples.len(),
         outcome.history_bytes as f64 / 1024.0,
     );
+    let missed = report::missed_table(&delivery.missed);
+    let summary = if missed.is_empty() {
+        summary
+    } else {
+        format!(
+            "{summary}\n{label}: {} published messages did not reach every long-lived node:\n\n{missed}",
+            delivery.missed.len()
+        )
+    };
     println!("{summary}");
     std::fs::write(args.out.join(format!("{label}-table.md")), &summary)?;
 
