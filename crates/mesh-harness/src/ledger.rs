@@ -27,6 +27,8 @@ pub struct MissedMessage {
     pub cycle: usize,
     /// The message's sequence number at its publisher.
     pub seq: usize,
+    /// The publisher's topic, an index into the topic set.
+    pub topic: usize,
     /// The long-lived nodes it did not reach: 0 is the hub, `1 + i` witness `i`.
     pub missed_by: Vec<usize>,
     /// How long the publisher stayed after publishing, in milliseconds.
@@ -103,6 +105,7 @@ impl Ledger {
                     missed.push(MissedMessage {
                         cycle: plan.cycle,
                         seq,
+                        topic: plan.topic,
                         missed_by,
                         linger_ms: plan.linger.as_millis() as u64,
                         ending: plan.ending,
@@ -152,6 +155,7 @@ mod tests {
         assert_eq!(missed[0].missed_by_names(), vec!["witness 1"]);
         assert_eq!(missed[1].linger_ms, plans[2].linger.as_millis() as u64);
         assert_eq!(missed[1].leave, plans[2].leave);
+        assert_eq!(missed[1].topic, plans[2].topic);
     }
 
     #[test]

@@ -439,14 +439,15 @@ pub fn missed_table(missed: &[MissedMessage]) -> String {
         return String::new();
     }
     let mut out = String::from(
-        "| lost message (cycle/seq) | missed by | publisher lingered | subscription ended | publisher left |\n| --- | --- | --- | --- | --- |\n",
+        "| lost message (cycle/seq) | topic | missed by | publisher lingered | subscription ended | publisher left |\n| --- | --- | --- | --- | --- | --- |\n",
     );
     for m in missed.iter().take(MAX_MISSED_ROWS) {
         let _ = writeln!(
             out,
-            "| {}/{} | {} | {} ms | {:?} | {:?} |",
+            "| {}/{} | {} | {} | {} ms | {:?} | {:?} |",
             m.cycle,
             m.seq,
+            m.topic,
             m.missed_by_names().join(", "),
             m.linger_ms,
             m.ending,
@@ -849,6 +850,7 @@ mod tests {
         let lost = |cycle| MissedMessage {
             cycle,
             seq: 1,
+            topic: 3,
             missed_by: vec![0, 2],
             linger_ms: 312,
             ending: Ending::Unsubscribe,
@@ -856,7 +858,7 @@ mod tests {
         };
         let t = missed_table(&[lost(57)]);
         assert!(
-            t.contains("| 57/1 | hub, witness 1 | 312 ms | Unsubscribe | Abrupt |"),
+            t.contains("| 57/1 | 3 | hub, witness 1 | 312 ms | Unsubscribe | Abrupt |"),
             "{t}"
         );
         let many: Vec<_> = (0..MAX_MISSED_ROWS + 3).map(lost).collect();
