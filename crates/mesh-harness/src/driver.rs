@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use p2panda_core::{Body, Header, PrivateKey};
-use p2panda_net::{FromNetwork, Network, NodeAddress, ToNetwork};
+use p2panda_core::{Body, Header, PrivateKey, PublicKey};
+use p2panda_net::{FromNetwork, Network, NodeAddress, SystemEvent, ToNetwork, TopicId};
 use p2panda_store::OperationStore;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -253,7 +253,12 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         .await?;
         witnesses.push(witness);
     }
-    let long_lived = 1 + witnesses.len() as u64;
+    // Who counts as a long-lived neighbour of a short-lived peer (see `watch_neighbours`).
+    let mut long_lived_keys = vec![hub_addr.public_key];
+    for witness in &witnesses {
+        long_lived_keys.push(address_of(&witness.node).await?.public_key);
+    }
+    let long_lived_keys = Arc::new(long_lived_keys);
     // Each witness is checked every sampling interval by a task of its own, with a call its
     // engine answers itself: a node whose engine stopped (as with the sync deadlock fixed by
     // p2panda-net 0014) fails it. The checks run beside the sampling, so a witness that does not
@@ -378,9 +383,17 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
             let hub_addr = hub_addr.clone();
             let topic_map = topic_map.clone();
             let counters = counters.clone();
+            let long_lived_keys = long_lived_keys.clone();
             peers.spawn(async move {
-                let result =
-                    run_peer(peer_plan, topic, hub_addr, topic_map, &counters, long_lived).await;
+                let result = run_peer(
+                    peer_plan,
+                    topic,
+                    hub_addr,
+                    topic_map,
+                    &counters,
+                    &long_lived_keys,
+                )
+                .await;
                 counters.cycles.fetch_add(1, Ordering::Relaxed);
                 result
             });
@@ -544,6 +557,15 @@ async fn ingest(
     Ok(())
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 type Reader = (
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
@@ -557,14 +579,61 @@ async fn stop_reader(reading: &mut Option<Reader>) {
     }
 }
 
+/// Follows a short-lived peer's gossip neighbours in its topic: how many of them are long-lived
+/// right now (`current`), and records in the ledger once one has been (see [`crate::ledger`]).
+/// Ends when the node's event channel closes or the task is aborted.
+fn watch_neighbours(
+    mut events: tokio::sync::broadcast::Receiver<SystemEvent<MeshTopic>>,
+    topic_id: [u8; 32],
+    long_lived_keys: Arc<Vec<PublicKey>>,
+    current: Arc<AtomicU64>,
+    counters: Arc<Counters>,
+    cycle: usize,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let is_long_lived = |peer: &PublicKey| long_lived_keys.contains(peer);
+        loop {
+            let event = match events.recv().await {
+                Ok(event) => event,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            let ups = match event {
+                SystemEvent::GossipJoined { topic_id: t, peers } if t == topic_id => {
+                    peers.iter().filter(|p| is_long_lived(p)).count() as u64
+                }
+                SystemEvent::GossipNeighborUp { topic_id: t, peer }
+                    if t == topic_id && is_long_lived(&peer) =>
+                {
+                    1
+                }
+                SystemEvent::GossipNeighborDown { topic_id: t, peer }
+                    if t == topic_id && is_long_lived(&peer) =>
+                {
+                    let _ = current.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        Some(n.saturating_sub(1))
+                    });
+                    0
+                }
+                _ => 0,
+            };
+            if ups > 0 {
+                current.fetch_add(ups, Ordering::Relaxed);
+                counters.ledger.met_long_lived(cycle);
+            }
+        }
+    })
+}
+
 async fn run_peer(
     plan: PeerPlan,
     topic: MeshTopic,
     hub: NodeAddress,
     topic_map: SharedTopicMap,
-    counters: &Counters,
-    long_lived: u64,
+    counters: &Arc<Counters>,
+    long_lived_keys: &Arc<Vec<PublicKey>>,
 ) -> Result<()> {
+    let long_lived = long_lived_keys.len() as u64;
     let key = PrivateKey::new();
     let author = key.public_key();
     let mut store = HarnessStore::new();
@@ -586,6 +655,16 @@ async fn run_peer(
         })
         .await?;
         node.add_peer(hub).await?;
+        let long_lived_neighbours = Arc::new(AtomicU64::new(0));
+        let watcher = watch_neighbours(
+            node.events().await?,
+            topic.id(),
+            long_lived_keys.clone(),
+            long_lived_neighbours.clone(),
+            counters.clone(),
+            plan.cycle,
+        );
+        let _watcher = AbortOnDrop(watcher);
         let (tx, mut rx, ready) = node.subscribe(topic.clone()).await?;
         let mut tx = Some(tx);
         // Read what arrives, as an application would, until the receiver is dropped.
@@ -601,6 +680,10 @@ async fn run_peer(
 
         let joined = matches!(tokio::time::timeout(JOIN_TIMEOUT, ready).await, Ok(Ok(())));
         if joined {
+            counters.ledger.published_with_long_lived_neighbour(
+                plan.cycle,
+                long_lived_neighbours.load(Ordering::Relaxed) > 0,
+            );
             for seq in 0..plan.messages {
                 let Some(sender) = &tx else { break };
                 sender

@@ -2,7 +2,9 @@
 //!
 //! The driver's counters say how many messages arrived; the ledger says which did not, and the
 //! report prints each lost message with what its publisher did (how long it lingered, how it
-//! ended its subscription and how it left), which is what tells a departure race from a fault.
+//! ended its subscription and how it left) and whether it had a long-lived gossip neighbour in
+//! its topic when it published, or ever: what tells a departure race or an island of newcomers
+//! from a fault.
 //!
 //! Every flag is allocated when the run starts, for every message the plan can publish: the
 //! ledger does not grow while the run is measured, so it cannot skew the heap figure.
@@ -18,6 +20,10 @@ pub struct Ledger {
     published: Vec<AtomicBool>,
     /// One row per long-lived node: the hub first, then the witnesses in start order.
     received: Vec<Vec<AtomicBool>>,
+    /// Per publisher: it had a long-lived gossip neighbour in its topic when it published.
+    neighbour_at_publish: Vec<AtomicBool>,
+    /// Per publisher: it had a long-lived gossip neighbour in its topic at some time.
+    neighbour_met: Vec<AtomicBool>,
 }
 
 /// A published message that did not reach every long-lived node.
@@ -37,6 +43,10 @@ pub struct MissedMessage {
     pub ending: Ending,
     /// How the publisher left.
     pub leave: Leave,
+    /// The publisher had a long-lived gossip neighbour in its topic when it published.
+    pub long_lived_neighbour_at_publish: bool,
+    /// The publisher had a long-lived gossip neighbour in its topic at some time while it lived.
+    pub long_lived_neighbour_met: bool,
 }
 
 impl MissedMessage {
@@ -62,6 +72,8 @@ impl Ledger {
             messages_per_peer,
             published: flags(total),
             received: (0..long_lived).map(|_| flags(total)).collect(),
+            neighbour_at_publish: flags(cycles),
+            neighbour_met: flags(cycles),
         }
     }
 
@@ -75,6 +87,21 @@ impl Ledger {
     pub fn published(&self, cycle: usize, seq: usize) {
         if let Some(i) = self.index(cycle, seq) {
             self.published[i].store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Records whether the publisher of `cycle` had a long-lived gossip neighbour in its topic
+    /// when it published.
+    pub fn published_with_long_lived_neighbour(&self, cycle: usize, had: bool) {
+        if let Some(flag) = self.neighbour_at_publish.get(cycle) {
+            flag.store(had, Ordering::Relaxed);
+        }
+    }
+
+    /// Records that the publisher of `cycle` had a long-lived gossip neighbour in its topic.
+    pub fn met_long_lived(&self, cycle: usize) {
+        if let Some(flag) = self.neighbour_met.get(cycle) {
+            flag.store(true, Ordering::Relaxed);
         }
     }
 
@@ -110,6 +137,10 @@ impl Ledger {
                         linger_ms: plan.linger.as_millis() as u64,
                         ending: plan.ending,
                         leave: plan.leave,
+                        long_lived_neighbour_at_publish: self.neighbour_at_publish[plan.cycle]
+                            .load(Ordering::Relaxed),
+                        long_lived_neighbour_met: self.neighbour_met[plan.cycle]
+                            .load(Ordering::Relaxed),
                     });
                 }
             }
@@ -132,6 +163,9 @@ mod tests {
         };
         let plans = plan(&config);
         let ledger = Ledger::new(3, 2, 3);
+        ledger.met_long_lived(1);
+        ledger.published_with_long_lived_neighbour(1, true);
+        ledger.met_long_lived(9);
         for cycle in 0..3 {
             for seq in 0..2 {
                 ledger.published(cycle, seq);
@@ -156,6 +190,8 @@ mod tests {
         assert_eq!(missed[1].linger_ms, plans[2].linger.as_millis() as u64);
         assert_eq!(missed[1].leave, plans[2].leave);
         assert_eq!(missed[1].topic, plans[2].topic);
+        assert!(missed[0].long_lived_neighbour_at_publish && missed[0].long_lived_neighbour_met);
+        assert!(!missed[1].long_lived_neighbour_at_publish && !missed[1].long_lived_neighbour_met);
     }
 
     #[test]

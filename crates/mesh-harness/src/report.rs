@@ -429,6 +429,14 @@ pub fn table(runs: &[(&str, &[Summary])]) -> String {
     out
 }
 
+fn yes_no(flag: bool) -> &'static str {
+    if flag {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
 /// Most lost messages [`missed_table`] lists; the rest are counted.
 pub const MAX_MISSED_ROWS: usize = 30;
 
@@ -439,19 +447,21 @@ pub fn missed_table(missed: &[MissedMessage]) -> String {
         return String::new();
     }
     let mut out = String::from(
-        "| lost message (cycle/seq) | topic | missed by | publisher lingered | subscription ended | publisher left |\n| --- | --- | --- | --- | --- | --- |\n",
+        "| lost message (cycle/seq) | topic | missed by | publisher lingered | subscription ended | publisher left | long-lived neighbour at publish / ever |\n| --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for m in missed.iter().take(MAX_MISSED_ROWS) {
         let _ = writeln!(
             out,
-            "| {}/{} | {} | {} | {} ms | {:?} | {:?} |",
+            "| {}/{} | {} | {} | {} ms | {:?} | {:?} | {} / {} |",
             m.cycle,
             m.seq,
             m.topic,
             m.missed_by_names().join(", "),
             m.linger_ms,
             m.ending,
-            m.leave
+            m.leave,
+            yes_no(m.long_lived_neighbour_at_publish),
+            yes_no(m.long_lived_neighbour_met)
         );
     }
     if missed.len() > MAX_MISSED_ROWS {
@@ -855,10 +865,12 @@ mod tests {
             linger_ms: 312,
             ending: Ending::Unsubscribe,
             leave: Leave::Abrupt,
+            long_lived_neighbour_at_publish: false,
+            long_lived_neighbour_met: true,
         };
         let t = missed_table(&[lost(57)]);
         assert!(
-            t.contains("| 57/1 | 3 | hub, witness 1 | 312 ms | Unsubscribe | Abrupt |"),
+            t.contains("| 57/1 | 3 | hub, witness 1 | 312 ms | Unsubscribe | Abrupt | no / yes |"),
             "{t}"
         );
         let many: Vec<_> = (0..MAX_MISSED_ROWS + 3).map(lost).collect();
