@@ -126,6 +126,7 @@ pub struct RunOutcome {
     pub cycles: u64,
 }
 
+#[derive(Default)]
 struct Counters {
     cycles: AtomicU64,
     expected: AtomicU64,
@@ -143,21 +144,13 @@ struct Counters {
 impl Counters {
     fn new(scenario: &ScenarioConfig) -> Self {
         Self {
-            cycles: AtomicU64::new(0),
-            expected: AtomicU64::new(0),
-            delivered: AtomicU64::new(0),
-            delivered_to_hub: AtomicU64::new(0),
             delivered_to_witnesses: (0..scenario.witnesses).map(|_| AtomicU64::new(0)).collect(),
-            join_timeouts: AtomicU64::new(0),
-            synced: AtomicU64::new(0),
-            peer_stalls: AtomicU64::new(0),
-            hub_unresponsive: AtomicU64::new(0),
-            witness_unresponsive: AtomicU64::new(0),
             ledger: Ledger::new(
                 scenario.cycles,
                 scenario.messages_per_peer,
                 1 + scenario.witnesses,
             ),
+            ..Default::default()
         }
     }
 
@@ -557,15 +550,6 @@ async fn ingest(
     Ok(())
 }
 
-/// Aborts a task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 type Reader = (
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
@@ -579,50 +563,52 @@ async fn stop_reader(reading: &mut Option<Reader>) {
     }
 }
 
-/// Follows a short-lived peer's gossip neighbours in its topic: how many of them are long-lived
-/// right now (`current`), and records in the ledger once one has been (see [`crate::ledger`]).
-/// Ends when the node's event channel closes or the task is aborted.
-fn watch_neighbours(
+/// Follows a short-lived peer's gossip neighbours in its topic until its node's event channel
+/// closes: `current` holds one bit per long-lived node (index into `long_lived_keys`) that is a
+/// neighbour right now, and the ledger records once one has been (see [`crate::ledger`]).
+///
+/// A bit, not a count: the same neighbour can be reported twice (in `GossipJoined` and as a
+/// `GossipNeighborUp`), and must still go when it goes down once.
+async fn watch_neighbours(
     mut events: tokio::sync::broadcast::Receiver<SystemEvent<MeshTopic>>,
     topic_id: [u8; 32],
-    long_lived_keys: Arc<Vec<PublicKey>>,
-    current: Arc<AtomicU64>,
-    counters: Arc<Counters>,
+    long_lived_keys: &[PublicKey],
+    current: &AtomicU64,
+    ledger: &Ledger,
     cycle: usize,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let is_long_lived = |peer: &PublicKey| long_lived_keys.contains(peer);
-        loop {
-            let event = match events.recv().await {
-                Ok(event) => event,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            };
-            let ups = match event {
-                SystemEvent::GossipJoined { topic_id: t, peers } if t == topic_id => {
-                    peers.iter().filter(|p| is_long_lived(p)).count() as u64
-                }
-                SystemEvent::GossipNeighborUp { topic_id: t, peer }
-                    if t == topic_id && is_long_lived(&peer) =>
-                {
-                    1
-                }
-                SystemEvent::GossipNeighborDown { topic_id: t, peer }
-                    if t == topic_id && is_long_lived(&peer) =>
-                {
-                    let _ = current.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                        Some(n.saturating_sub(1))
-                    });
-                    0
-                }
-                _ => 0,
-            };
-            if ups > 0 {
-                current.fetch_add(ups, Ordering::Relaxed);
-                counters.ledger.met_long_lived(cycle);
+) {
+    let bit = |peer: &PublicKey| {
+        long_lived_keys
+            .iter()
+            .position(|key| key == peer)
+            // Long-lived nodes past the 64th are not followed (the scenario has a few).
+            .and_then(|i| 1u64.checked_shl(i as u32))
+            .unwrap_or(0)
+    };
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+        };
+        let (up, down) = match event {
+            SystemEvent::GossipJoined { topic_id: t, peers } if t == topic_id => {
+                (peers.iter().fold(0, |bits, peer| bits | bit(peer)), 0)
             }
+            SystemEvent::GossipNeighborUp { topic_id: t, peer } if t == topic_id => (bit(&peer), 0),
+            SystemEvent::GossipNeighborDown { topic_id: t, peer } if t == topic_id => {
+                (0, bit(&peer))
+            }
+            _ => (0, 0),
+        };
+        if up != 0 {
+            current.fetch_or(up, Ordering::Relaxed);
+            ledger.met_long_lived(cycle);
         }
-    })
+        if down != 0 {
+            current.fetch_and(!down, Ordering::Relaxed);
+        }
+    }
 }
 
 async fn run_peer(
@@ -655,16 +641,22 @@ async fn run_peer(
         })
         .await?;
         node.add_peer(hub).await?;
+        // Aborted when the peer's life ends (a `JoinSet` aborts its tasks when dropped).
         let long_lived_neighbours = Arc::new(AtomicU64::new(0));
-        let watcher = watch_neighbours(
-            node.events().await?,
-            topic.id(),
-            long_lived_keys.clone(),
-            long_lived_neighbours.clone(),
-            counters.clone(),
-            plan.cycle,
-        );
-        let _watcher = AbortOnDrop(watcher);
+        let mut watcher = JoinSet::new();
+        watcher.spawn({
+            let (events, topic_id, keys, current, counters, cycle) = (
+                node.events().await?,
+                topic.id(),
+                long_lived_keys.clone(),
+                long_lived_neighbours.clone(),
+                counters.clone(),
+                plan.cycle,
+            );
+            async move {
+                watch_neighbours(events, topic_id, &keys, &current, &counters.ledger, cycle).await
+            }
+        });
         let (tx, mut rx, ready) = node.subscribe(topic.clone()).await?;
         let mut tx = Some(tx);
         // Read what arrives, as an application would, until the receiver is dropped.
@@ -682,7 +674,7 @@ async fn run_peer(
         if joined {
             counters.ledger.published_with_long_lived_neighbour(
                 plan.cycle,
-                long_lived_neighbours.load(Ordering::Relaxed) > 0,
+                long_lived_neighbours.load(Ordering::Relaxed) != 0,
             );
             for seq in 0..plan.messages {
                 let Some(sender) = &tx else { break };
@@ -739,4 +731,89 @@ async fn run_peer(
     };
     topic_map.remove_author(&author);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> PublicKey {
+        PrivateKey::new().public_key()
+    }
+
+    /// A neighbour reported twice and down once is gone; another topic's and short-lived peers'
+    /// events change nothing; having had a long-lived neighbour is recorded.
+    #[tokio::test]
+    async fn watch_neighbours_follows_long_lived_neighbours_of_the_topic() {
+        let (hub, witness, newcomer) = (key(), key(), key());
+        // The witness first: its bit (0b01) differs from what a count of ups less downs (2) gives.
+        let keys = vec![witness, hub];
+        let (topic_id, other_topic) = ([1; 32], [2; 32]);
+        let (tx, rx) = tokio::sync::broadcast::channel(16);
+        let current = AtomicU64::new(0);
+        let ledger = Ledger::new(2, 1, 2);
+        let sent: Vec<SystemEvent<MeshTopic>> = vec![
+            SystemEvent::GossipNeighborUp {
+                topic_id: other_topic,
+                peer: hub,
+            },
+            SystemEvent::GossipNeighborUp {
+                topic_id,
+                peer: newcomer,
+            },
+            SystemEvent::GossipJoined {
+                topic_id,
+                peers: vec![hub, newcomer],
+            },
+            SystemEvent::GossipNeighborUp {
+                topic_id,
+                peer: hub,
+            },
+            SystemEvent::GossipNeighborUp {
+                topic_id,
+                peer: witness,
+            },
+            SystemEvent::GossipNeighborDown {
+                topic_id,
+                peer: hub,
+            },
+        ];
+        for event in sent {
+            tx.send(event).unwrap();
+        }
+        drop(tx);
+        watch_neighbours(rx, topic_id, &keys, &current, &ledger, 1).await;
+        assert_eq!(
+            current.load(Ordering::Relaxed),
+            0b01,
+            "only the witness is left"
+        );
+
+        let (tx, rx) = tokio::sync::broadcast::channel(4);
+        let current = AtomicU64::new(0);
+        tx.send(SystemEvent::GossipNeighborUp {
+            topic_id,
+            peer: newcomer,
+        })
+        .unwrap();
+        drop(tx);
+        watch_neighbours(rx, topic_id, &keys, &current, &ledger, 0).await;
+        assert_eq!(current.load(Ordering::Relaxed), 0);
+
+        // Both publish and lose their message at both nodes: the table says who had met one.
+        for cycle in 0..2 {
+            ledger.published(cycle, 0);
+        }
+        let plans = plan(&ScenarioConfig {
+            cycles: 2,
+            messages_per_peer: 1,
+            ..ScenarioConfig::default()
+        });
+        let met: Vec<bool> = ledger
+            .missed(&plans)
+            .iter()
+            .map(|m| m.long_lived_neighbour_met)
+            .collect();
+        assert_eq!(met, vec![false, true]);
+    }
 }

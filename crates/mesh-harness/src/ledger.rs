@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::scenario::{Ending, Leave, PeerPlan};
 
-/// Published and received flags for every message of a plan.
-#[derive(Debug)]
+/// Published and received flags for every message of a plan. The default ledger is empty (a
+/// plan of no message).
+#[derive(Debug, Default)]
 pub struct Ledger {
     messages_per_peer: usize,
     published: Vec<AtomicBool>,
