@@ -6,8 +6,9 @@
 //! short-lived part is a constant band and what grows with cycles is what the long-lived nodes
 //! keep.
 
+use std::collections::HashSet;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -563,17 +564,27 @@ async fn stop_reader(reading: &mut Option<Reader>) {
     }
 }
 
+/// A short-lived peer's gossip neighbours in its topic right now, as [`watch_neighbours`] follows
+/// them.
+#[derive(Debug, Default)]
+struct Neighbours {
+    /// One bit per long-lived node (index into the long-lived keys) that is a neighbour.
+    long_lived: AtomicU64,
+    /// How many neighbours it has, long-lived or not.
+    count: AtomicUsize,
+}
+
 /// Follows a short-lived peer's gossip neighbours in its topic until its node's event channel
-/// closes: `current` holds one bit per long-lived node (index into `long_lived_keys`) that is a
-/// neighbour right now, and the ledger records once one has been (see [`crate::ledger`]).
+/// closes, into `current`; the ledger records when a long-lived node first was one (see
+/// [`crate::ledger`]).
 ///
-/// A bit, not a count: the same neighbour can be reported twice (in `GossipJoined` and as a
-/// `GossipNeighborUp`), and must still go when it goes down once.
+/// A set, not a count of ups less downs: the same neighbour can be reported twice (in
+/// `GossipJoined` and as a `GossipNeighborUp`), and must still go when it goes down once.
 async fn watch_neighbours(
     mut events: tokio::sync::broadcast::Receiver<SystemEvent<MeshTopic>>,
     topic_id: [u8; 32],
     long_lived_keys: &[PublicKey],
-    current: &AtomicU64,
+    current: &Neighbours,
     ledger: &Ledger,
     cycle: usize,
 ) {
@@ -585,6 +596,8 @@ async fn watch_neighbours(
             .and_then(|i| 1u64.checked_shl(i as u32))
             .unwrap_or(0)
     };
+    // Bounded by the topic's active view (a handful of peers).
+    let mut neighbours = HashSet::new();
     loop {
         let event = match events.recv().await {
             Ok(event) => event,
@@ -592,21 +605,28 @@ async fn watch_neighbours(
             Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
         };
         let (up, down) = match event {
-            SystemEvent::GossipJoined { topic_id: t, peers } if t == topic_id => {
-                (peers.iter().fold(0, |bits, peer| bits | bit(peer)), 0)
+            SystemEvent::GossipJoined { topic_id: t, peers } if t == topic_id => (peers, vec![]),
+            SystemEvent::GossipNeighborUp { topic_id: t, peer } if t == topic_id => {
+                (vec![peer], vec![])
             }
-            SystemEvent::GossipNeighborUp { topic_id: t, peer } if t == topic_id => (bit(&peer), 0),
             SystemEvent::GossipNeighborDown { topic_id: t, peer } if t == topic_id => {
-                (0, bit(&peer))
+                (vec![], vec![peer])
             }
-            _ => (0, 0),
+            _ => continue,
         };
-        if up != 0 {
-            current.fetch_or(up, Ordering::Relaxed);
+        let up_bits = up.iter().fold(0, |bits, peer| bits | bit(peer));
+        let down_bits = down.iter().fold(0, |bits, peer| bits | bit(peer));
+        neighbours.extend(up);
+        for peer in &down {
+            neighbours.remove(peer);
+        }
+        current.count.store(neighbours.len(), Ordering::Relaxed);
+        if up_bits != 0 {
+            current.long_lived.fetch_or(up_bits, Ordering::Relaxed);
             ledger.met_long_lived(cycle);
         }
-        if down != 0 {
-            current.fetch_and(!down, Ordering::Relaxed);
+        if down_bits != 0 {
+            current.long_lived.fetch_and(!down_bits, Ordering::Relaxed);
         }
     }
 }
@@ -642,14 +662,14 @@ async fn run_peer(
         .await?;
         node.add_peer(hub).await?;
         // Aborted when the peer's life ends (a `JoinSet` aborts its tasks when dropped).
-        let long_lived_neighbours = Arc::new(AtomicU64::new(0));
+        let neighbours = Arc::new(Neighbours::default());
         let mut watcher = JoinSet::new();
         watcher.spawn({
             let (events, topic_id, keys, current, counters, cycle) = (
                 node.events().await?,
                 topic.id(),
                 long_lived_keys.clone(),
-                long_lived_neighbours.clone(),
+                neighbours.clone(),
                 counters.clone(),
                 plan.cycle,
             );
@@ -672,9 +692,10 @@ async fn run_peer(
 
         let joined = matches!(tokio::time::timeout(JOIN_TIMEOUT, ready).await, Ok(Ok(())));
         if joined {
-            counters.ledger.published_with_long_lived_neighbour(
+            counters.ledger.published_with_neighbours(
                 plan.cycle,
-                long_lived_neighbours.load(Ordering::Relaxed) != 0,
+                neighbours.long_lived.load(Ordering::Relaxed) != 0,
+                neighbours.count.load(Ordering::Relaxed),
             );
             for seq in 0..plan.messages {
                 let Some(sender) = &tx else { break };
@@ -750,7 +771,7 @@ mod tests {
         let keys = vec![witness, hub];
         let (topic_id, other_topic) = ([1; 32], [2; 32]);
         let (tx, rx) = tokio::sync::broadcast::channel(16);
-        let current = AtomicU64::new(0);
+        let current = Neighbours::default();
         let ledger = Ledger::new(2, 1, 2);
         let sent: Vec<SystemEvent<MeshTopic>> = vec![
             SystemEvent::GossipNeighborUp {
@@ -784,13 +805,18 @@ mod tests {
         drop(tx);
         watch_neighbours(rx, topic_id, &keys, &current, &ledger, 1).await;
         assert_eq!(
-            current.load(Ordering::Relaxed),
+            current.long_lived.load(Ordering::Relaxed),
             0b01,
             "only the witness is left"
         );
+        assert_eq!(
+            current.count.load(Ordering::Relaxed),
+            2,
+            "the newcomer and the witness"
+        );
 
         let (tx, rx) = tokio::sync::broadcast::channel(4);
-        let current = AtomicU64::new(0);
+        let current = Neighbours::default();
         tx.send(SystemEvent::GossipNeighborUp {
             topic_id,
             peer: newcomer,
@@ -798,10 +824,12 @@ mod tests {
         .unwrap();
         drop(tx);
         watch_neighbours(rx, topic_id, &keys, &current, &ledger, 0).await;
-        assert_eq!(current.load(Ordering::Relaxed), 0);
+        assert_eq!(current.long_lived.load(Ordering::Relaxed), 0);
+        assert_eq!(current.count.load(Ordering::Relaxed), 1);
 
         // Both publish and lose their message at both nodes: the table says who had met one.
         for cycle in 0..2 {
+            ledger.published_with_neighbours(cycle, false, 0);
             ledger.published(cycle, 0);
         }
         let plans = plan(&ScenarioConfig {
@@ -812,7 +840,7 @@ mod tests {
         let met: Vec<bool> = ledger
             .missed(&plans)
             .iter()
-            .map(|m| m.long_lived_neighbour_met)
+            .map(|m| m.first_long_lived_neighbour_ms.is_some())
             .collect();
         assert_eq!(met, vec![false, true]);
     }

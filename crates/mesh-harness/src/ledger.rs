@@ -2,29 +2,46 @@
 //!
 //! The driver's counters say how many messages arrived; the ledger says which did not, and the
 //! report prints each lost message with what its publisher did (how long it lingered, how it
-//! ended its subscription and how it left) and whether it had a long-lived gossip neighbour in
-//! its topic when it published, or ever: what tells a departure race or an island of newcomers
-//! from a fault.
+//! ended its subscription and how it left), whether it had a long-lived gossip neighbour in its
+//! topic when it published, and when it first had one: what tells a departure race or an island
+//! of newcomers from a fault.
 //!
 //! Every flag is allocated when the run starts, for every message the plan can publish: the
 //! ledger does not grow while the run is measured, so it cannot skew the heap figure.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::time::Instant;
 
 use crate::scenario::{Ending, Leave, PeerPlan};
 
 /// Published and received flags for every message of a plan. The default ledger is empty (a
 /// plan of no message).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Ledger {
+    /// What the publishing and meeting times count from.
+    epoch: Instant,
     messages_per_peer: usize,
     published: Vec<AtomicBool>,
     /// One row per long-lived node: the hub first, then the witnesses in start order.
     received: Vec<Vec<AtomicBool>>,
     /// Per publisher: it had a long-lived gossip neighbour in its topic when it published.
     neighbour_at_publish: Vec<AtomicBool>,
-    /// Per publisher: it had a long-lived gossip neighbour in its topic at some time.
-    neighbour_met: Vec<AtomicBool>,
+    /// Per publisher: how many gossip neighbours it had in its topic when it published.
+    neighbours_at_publish: Vec<AtomicU8>,
+    /// Per publisher: when it published, in milliseconds since `epoch` ([`NEVER`] if it did not).
+    published_at_ms: Vec<AtomicU32>,
+    /// Per publisher: when it first had a long-lived gossip neighbour in its topic, in
+    /// milliseconds since `epoch` ([`NEVER`] if it never had one).
+    first_met_at_ms: Vec<AtomicU32>,
+}
+
+/// A time that was never recorded.
+const NEVER: u32 = u32::MAX;
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Self::new(0, 0, 0)
+    }
 }
 
 /// A published message that did not reach every long-lived node.
@@ -46,8 +63,12 @@ pub struct MissedMessage {
     pub leave: Leave,
     /// The publisher had a long-lived gossip neighbour in its topic when it published.
     pub long_lived_neighbour_at_publish: bool,
-    /// The publisher had a long-lived gossip neighbour in its topic at some time while it lived.
-    pub long_lived_neighbour_met: bool,
+    /// How many gossip neighbours the publisher had in its topic when it published (255: that
+    /// many or more).
+    pub neighbours_at_publish: u8,
+    /// When the publisher first had a long-lived gossip neighbour in its topic, in milliseconds
+    /// after it published (negative: before); `None` if it never had one.
+    pub first_long_lived_neighbour_ms: Option<i64>,
 }
 
 impl MissedMessage {
@@ -68,14 +89,22 @@ impl Ledger {
     /// `long_lived` nodes.
     pub fn new(cycles: usize, messages_per_peer: usize, long_lived: usize) -> Self {
         let flags = |n: usize| (0..n).map(|_| AtomicBool::new(false)).collect::<Vec<_>>();
+        let times = |n: usize| (0..n).map(|_| AtomicU32::new(NEVER)).collect::<Vec<_>>();
         let total = cycles * messages_per_peer;
         Self {
+            epoch: Instant::now(),
             messages_per_peer,
             published: flags(total),
             received: (0..long_lived).map(|_| flags(total)).collect(),
             neighbour_at_publish: flags(cycles),
-            neighbour_met: flags(cycles),
+            neighbours_at_publish: (0..cycles).map(|_| AtomicU8::new(0)).collect(),
+            published_at_ms: times(cycles),
+            first_met_at_ms: times(cycles),
         }
+    }
+
+    fn now_ms(&self) -> u32 {
+        u32::try_from(self.epoch.elapsed().as_millis()).unwrap_or(NEVER - 1)
     }
 
     fn index(&self, cycle: usize, seq: usize) -> Option<usize> {
@@ -91,19 +120,41 @@ impl Ledger {
         }
     }
 
-    /// Records whether the publisher of `cycle` had a long-lived gossip neighbour in its topic
-    /// when it published.
-    pub fn published_with_long_lived_neighbour(&self, cycle: usize, had: bool) {
-        if let Some(flag) = self.neighbour_at_publish.get(cycle) {
-            flag.store(had, Ordering::Relaxed);
+    /// Records that the publisher of `cycle` publishes now, whether it has a long-lived gossip
+    /// neighbour in its topic, and how many neighbours it has there in all.
+    pub fn published_with_neighbours(&self, cycle: usize, long_lived: bool, count: usize) {
+        self.published_at(cycle, long_lived, count, self.now_ms());
+    }
+
+    fn published_at(&self, cycle: usize, long_lived: bool, count: usize, at_ms: u32) {
+        if let (Some(flag), Some(neighbours), Some(at)) = (
+            self.neighbour_at_publish.get(cycle),
+            self.neighbours_at_publish.get(cycle),
+            self.published_at_ms.get(cycle),
+        ) {
+            flag.store(long_lived, Ordering::Relaxed);
+            neighbours.store(u8::try_from(count).unwrap_or(u8::MAX), Ordering::Relaxed);
+            at.store(at_ms, Ordering::Relaxed);
         }
     }
 
-    /// Records that the publisher of `cycle` had a long-lived gossip neighbour in its topic.
+    /// Records that the publisher of `cycle` has a long-lived gossip neighbour in its topic now;
+    /// only the first time counts.
     pub fn met_long_lived(&self, cycle: usize) {
-        if let Some(flag) = self.neighbour_met.get(cycle) {
-            flag.store(true, Ordering::Relaxed);
+        self.met_long_lived_at(cycle, self.now_ms());
+    }
+
+    fn met_long_lived_at(&self, cycle: usize, at_ms: u32) {
+        if let Some(at) = self.first_met_at_ms.get(cycle) {
+            let _ = at.compare_exchange(NEVER, at_ms, Ordering::Relaxed, Ordering::Relaxed);
         }
+    }
+
+    /// When the publisher of `cycle` first had a long-lived neighbour, relative to publishing.
+    fn first_met_after_publishing_ms(&self, cycle: usize) -> Option<i64> {
+        let met = self.first_met_at_ms.get(cycle)?.load(Ordering::Relaxed);
+        let published = self.published_at_ms.get(cycle)?.load(Ordering::Relaxed);
+        (met != NEVER && published != NEVER).then(|| i64::from(met) - i64::from(published))
     }
 
     /// Records that long-lived node `node` (0 is the hub) received message `seq` of `cycle`.
@@ -140,8 +191,10 @@ impl Ledger {
                         leave: plan.leave,
                         long_lived_neighbour_at_publish: self.neighbour_at_publish[plan.cycle]
                             .load(Ordering::Relaxed),
-                        long_lived_neighbour_met: self.neighbour_met[plan.cycle]
+                        neighbours_at_publish: self.neighbours_at_publish[plan.cycle]
                             .load(Ordering::Relaxed),
+                        first_long_lived_neighbour_ms: self
+                            .first_met_after_publishing_ms(plan.cycle),
                     });
                 }
             }
@@ -164,8 +217,13 @@ mod tests {
         };
         let plans = plan(&config);
         let ledger = Ledger::new(3, 2, 3);
-        ledger.met_long_lived(1);
-        ledger.published_with_long_lived_neighbour(1, true);
+        // Cycle 1 met a long-lived neighbour 20 ms before publishing, and again later; cycle 2
+        // published at 1000 ms without one and met one 450 ms later; out of the plan: ignored.
+        ledger.met_long_lived_at(1, 480);
+        ledger.published_at(1, true, 3, 500);
+        ledger.met_long_lived_at(1, 900);
+        ledger.published_at(2, false, 1, 1000);
+        ledger.met_long_lived_at(2, 1450);
         ledger.met_long_lived(9);
         for cycle in 0..3 {
             for seq in 0..2 {
@@ -191,8 +249,17 @@ mod tests {
         assert_eq!(missed[1].linger_ms, plans[2].linger.as_millis() as u64);
         assert_eq!(missed[1].leave, plans[2].leave);
         assert_eq!(missed[1].topic, plans[2].topic);
-        assert!(missed[0].long_lived_neighbour_at_publish && missed[0].long_lived_neighbour_met);
-        assert!(!missed[1].long_lived_neighbour_at_publish && !missed[1].long_lived_neighbour_met);
+        assert!(missed[0].long_lived_neighbour_at_publish);
+        assert_eq!(missed[0].first_long_lived_neighbour_ms, Some(-20));
+        assert!(!missed[1].long_lived_neighbour_at_publish);
+        assert_eq!(missed[1].first_long_lived_neighbour_ms, Some(450));
+        assert_eq!(
+            (
+                missed[0].neighbours_at_publish,
+                missed[1].neighbours_at_publish
+            ),
+            (3, 1)
+        );
     }
 
     #[test]

@@ -447,12 +447,12 @@ pub fn missed_table(missed: &[MissedMessage]) -> String {
         return String::new();
     }
     let mut out = String::from(
-        "| lost message (cycle/seq) | topic | missed by | publisher lingered | subscription ended | publisher left | long-lived neighbour at publish / ever |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+        "| lost message (cycle/seq) | topic | missed by | publisher lingered | subscription ended | publisher left | neighbours at publish | long-lived neighbour at publish / first met |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for m in missed.iter().take(MAX_MISSED_ROWS) {
         let _ = writeln!(
             out,
-            "| {}/{} | {} | {} | {} ms | {:?} | {:?} | {} / {} |",
+            "| {}/{} | {} | {} | {} ms | {:?} | {:?} | {} | {} / {} |",
             m.cycle,
             m.seq,
             m.topic,
@@ -460,8 +460,12 @@ pub fn missed_table(missed: &[MissedMessage]) -> String {
             m.linger_ms,
             m.ending,
             m.leave,
+            m.neighbours_at_publish,
             yes_no(m.long_lived_neighbour_at_publish),
-            yes_no(m.long_lived_neighbour_met)
+            match m.first_long_lived_neighbour_ms {
+                Some(ms) => format!("{ms:+} ms"),
+                None => "never".to_string(),
+            }
         );
     }
     if missed.len() > MAX_MISSED_ROWS {
@@ -866,16 +870,24 @@ mod tests {
             ending: Ending::Unsubscribe,
             leave: Leave::Abrupt,
             long_lived_neighbour_at_publish: false,
-            long_lived_neighbour_met: true,
+            neighbours_at_publish: 2,
+            first_long_lived_neighbour_ms: Some(412),
         };
         let t = missed_table(&[lost(57)]);
         assert!(
-            t.contains("| 57/1 | 3 | hub, witness 1 | 312 ms | Unsubscribe | Abrupt | no / yes |"),
+            t.contains(
+                "| 57/1 | 3 | hub, witness 1 | 312 ms | Unsubscribe | Abrupt | 2 | no / +412 ms |"
+            ),
             "{t}"
         );
+        let never = MissedMessage {
+            first_long_lived_neighbour_ms: None,
+            ..lost(58)
+        };
+        assert!(missed_table(&[never]).contains("| no / never |"));
         let many: Vec<_> = (0..MAX_MISSED_ROWS + 3).map(lost).collect();
         let t = missed_table(&many);
-        assert_eq!(t.matches(" ms |").count(), MAX_MISSED_ROWS);
+        assert_eq!(t.matches(" ms | Unsubscribe |").count(), MAX_MISSED_ROWS);
         assert!(t.contains("... and 3 more"), "{t}");
     }
 }
