@@ -3,7 +3,8 @@
 //!
 //! Run it through `cargo xtask soak` (which also builds the upstream side by side), or directly
 //! with `cargo run --release -p mesh-harness --bin mesh-soak -- --help`; cargo's runner puts it in
-//! a network namespace that has only `lo`.
+//! a network namespace that has only `lo`. `RUST_LOG` (e.g. `RUST_LOG=warn`) prints the nodes'
+//! logs to stderr; without it no log subscriber is installed.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 static PROFILER: std::sync::Mutex<Option<dhat::Profiler>> = std::sync::Mutex::new(None);
 
 /// Soak run: real nodes churning on loopback, memory and structure sizes over time.
+///
+/// Set RUST_LOG (e.g. RUST_LOG=warn) to see the nodes' logs on stderr.
 #[derive(Debug, Parser)]
 struct Args {
     /// Short-lived peers to churn through (one churn cycle each).
@@ -113,6 +116,15 @@ fn main() -> ExitCode {
     // SAFETY: single-threaded here, before the runtime starts.
     unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     let args = Args::parse();
+    // The nodes' logs, only when asked for (`RUST_LOG=warn`, ...): a default run installs no
+    // subscriber, so logging costs its heap figures nothing.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     #[cfg(feature = "dhat-heap")]
     {
         let _ = std::fs::create_dir_all(&args.out);
