@@ -279,8 +279,10 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
 
     let mut history = SampleHistory::new();
     let history_held = history.held_handle();
+    let history_held_blocks = history.held_blocks_handle();
     let sample = |cycles: u64| {
         let history_held = history_held.clone();
+        let history_held_blocks = history_held_blocks.clone();
         let counters = counters.clone();
         let hub_node = hub.node.clone();
         let hub_store = hub.store.clone();
@@ -291,6 +293,9 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
             let heap_bytes = figures
                 .heap_bytes
                 .saturating_sub(history_held.load(Ordering::Relaxed));
+            let heap_blocks = figures
+                .heap_blocks
+                .saturating_sub(history_held_blocks.load(Ordering::Relaxed));
             let mut structures = Vec::new();
             // A hub that does not answer within the timeout is itself a finding: counted, and
             // the run goes on instead of hanging with it.
@@ -324,6 +329,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
                 elapsed: started.elapsed(),
                 cycles,
                 heap_bytes,
+                heap_blocks,
                 rss_bytes: figures.rss_bytes,
                 fds: figures.fds,
                 tasks: figures.tasks,

@@ -86,7 +86,8 @@ pub fn render_metrics(sample: &Sample) -> Result<String> {
     let size = Family::<Vec<(String, String)>, Gauge>::default();
     let bound = Family::<Vec<(String, String)>, Gauge>::default();
     for (figure, value, limit) in sample.figures() {
-        if figure == "process.heap_bytes" && !crate::alloc::is_installed() {
+        let heap_figure = figure == "process.heap_bytes" || figure == "process.heap_blocks";
+        if heap_figure && !crate::alloc::is_installed() {
             // Without the counting allocator there is no heap figure; a zero would look like one.
             continue;
         }
@@ -293,6 +294,7 @@ mod tests {
             quiet: true,
             settled: false,
             heap_bytes: 1000,
+            heap_blocks: 0,
             rss_bytes: 2000,
             fds: 7,
             tasks: 9,
@@ -334,6 +336,7 @@ mod tests {
         // This test binary has no counting allocator: no heap figure rather than a false zero.
         assert!(!crate::alloc::is_installed());
         assert!(!text.contains("mesh_harness_process_heap_bytes"), "{text}");
+        assert!(!text.contains("mesh_harness_process_heap_blocks"), "{text}");
         assert!(text.contains("mesh_harness_process_open_fds 7"), "{text}");
         assert!(text.ends_with("# EOF\n"));
     }

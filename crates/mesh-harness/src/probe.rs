@@ -68,6 +68,10 @@ pub struct Sample {
     /// Live heap bytes of the whole process (counting allocator), less what the run's own
     /// [`SampleHistory`] holds at that moment.
     pub heap_bytes: u64,
+    /// Live heap blocks (allocations not yet freed) of the whole process, less those of the
+    /// run's own [`SampleHistory`]. Unlike `heap_bytes`, it does not move when a table or vector
+    /// grows its capacity, and it grows with every entry a structure keeps.
+    pub heap_blocks: u64,
     /// Resident set size of the process.
     pub rss_bytes: u64,
     /// Open file descriptors of the process.
@@ -83,6 +87,7 @@ impl Sample {
     pub fn figures(&self) -> Vec<(String, u64, Option<u64>)> {
         let mut out = vec![
             ("process.heap_bytes".to_owned(), self.heap_bytes, None),
+            ("process.heap_blocks".to_owned(), self.heap_blocks, None),
             ("process.rss_bytes".to_owned(), self.rss_bytes, None),
             ("process.open_fds".to_owned(), self.fds, None),
             ("process.tokio_tasks".to_owned(), self.tasks, None),
@@ -101,15 +106,20 @@ impl Sample {
 /// The harness keeps every sample in memory until the run ends, a few KB each: over a soak that
 /// is megabytes, growing with the run, that the nodes under test do not hold. [`held`] is
 /// exactly what the allocator counts for the history (capacities times element sizes, the
-/// readings' names included), so a heap figure can leave it out (see [`Sample::heap_bytes`]).
+/// readings' names included), and [`held_blocks`] the blocks, so the heap figures can leave it
+/// out (see [`Sample::heap_bytes`], [`Sample::heap_blocks`]).
 ///
 /// [`held`]: SampleHistory::held
+/// [`held_blocks`]: SampleHistory::held_blocks
 #[derive(Debug, Default)]
 pub struct SampleHistory {
     samples: Vec<Sample>,
     /// Heap of the stored samples' readings and names.
     readings_bytes: u64,
+    /// Blocks of the stored samples' readings and names.
+    readings_blocks: u64,
     held: Arc<AtomicU64>,
+    held_blocks: Arc<AtomicU64>,
 }
 
 impl SampleHistory {
@@ -121,9 +131,13 @@ impl SampleHistory {
     /// Stores a sample.
     pub fn push(&mut self, sample: Sample) {
         self.readings_bytes += readings_heap_bytes(&sample.structures);
+        self.readings_blocks += readings_heap_blocks(&sample.structures);
         self.samples.push(sample);
         let held = (self.samples.capacity() * size_of::<Sample>()) as u64 + self.readings_bytes;
         self.held.store(held, Ordering::Relaxed);
+        // The samples' own buffer is one block (it holds at least the sample just pushed).
+        self.held_blocks
+            .store(1 + self.readings_blocks, Ordering::Relaxed);
     }
 
     /// Heap bytes the history holds now.
@@ -135,6 +149,16 @@ impl SampleHistory {
     /// future).
     pub fn held_handle(&self) -> Arc<AtomicU64> {
         self.held.clone()
+    }
+
+    /// Heap blocks the history holds now.
+    pub fn held_blocks(&self) -> u64 {
+        self.held_blocks.load(Ordering::Relaxed)
+    }
+
+    /// A handle that reads [`held_blocks`](Self::held_blocks) from elsewhere.
+    pub fn held_blocks_handle(&self) -> Arc<AtomicU64> {
+        self.held_blocks.clone()
     }
 
     /// The samples, in order.
@@ -154,11 +178,20 @@ fn readings_heap_bytes(readings: &Vec<Reading>) -> u64 {
         + readings.iter().map(|r| r.name.capacity()).sum::<usize>()) as u64
 }
 
+/// Heap blocks a sample's readings hold: the vector's buffer and every name's (an empty
+/// vector or name holds none).
+fn readings_heap_blocks(readings: &Vec<Reading>) -> u64 {
+    let names = readings.iter().filter(|r| r.name.capacity() > 0).count();
+    (usize::from(readings.capacity() > 0) + names) as u64
+}
+
 /// Process-wide figures: heap, RSS, file descriptors, tokio tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcessFigures {
     /// Live heap bytes (0 if the counting allocator is not installed).
     pub heap_bytes: u64,
+    /// Live heap blocks (0 if the counting allocator is not installed).
+    pub heap_blocks: u64,
     /// Resident set size in bytes.
     pub rss_bytes: u64,
     /// Open file descriptors.
@@ -171,6 +204,7 @@ pub struct ProcessFigures {
 pub fn process_figures() -> ProcessFigures {
     ProcessFigures {
         heap_bytes: alloc::live_bytes(),
+        heap_blocks: alloc::live_blocks(),
         rss_bytes: rss_bytes().unwrap_or(0),
         fds: open_fds().unwrap_or(0),
         tasks: tokio::runtime::Handle::try_current()

@@ -108,6 +108,10 @@ pub struct Criteria {
     /// Highest acceptable growth of live heap, in bytes per churn cycle, over the second half of
     /// the run.
     pub heap_bytes_per_cycle: f64,
+    /// Highest acceptable growth of live heap blocks per churn cycle, judged like
+    /// `heap_bytes_per_cycle`. A structure that keeps one allocation per departed peer grows it by
+    /// one per cycle, however few its bytes; a table growing its capacity does not move it.
+    pub heap_blocks_per_cycle: f64,
     /// Highest acceptable growth of a structure (entries, tasks, descriptors) over the second
     /// half of the run, fitted, in absolute units.
     pub structure_growth: f64,
@@ -124,11 +128,26 @@ pub const FILLS_TO_BOUND: &[&str] = &[
     "p2panda_store.logs",
 ];
 
+impl Criteria {
+    /// The growth limit per churn cycle of a whole-process heap figure, `None` for any other.
+    pub fn heap_limit(&self, name: &str) -> Option<f64> {
+        match name {
+            "process.heap_bytes" => Some(self.heap_bytes_per_cycle),
+            "process.heap_blocks" => Some(self.heap_blocks_per_cycle),
+            _ => None,
+        }
+    }
+}
+
 impl Default for Criteria {
     fn default() -> Self {
         Self {
             // Upstream keeps about 18 KB per churned peer; a fixed stack keeps noise only.
             heap_bytes_per_cycle: 2048.0,
+            // A quarter of a block per churned peer: one allocation kept per peer is four times
+            // that; what a fixed run keeps between its settled samples is a few dozen blocks in
+            // all (see docs/soak.md).
+            heap_blocks_per_cycle: 0.25,
             // The short-lived peers alive at one moment come and go: allow a band of that order.
             structure_growth: 32.0,
             fills_to_bound: FILLS_TO_BOUND.iter().map(|s| (*s).to_owned()).collect(),
@@ -248,13 +267,13 @@ pub fn summarize(samples: &[Sample], criteria: &Criteria) -> Vec<Summary> {
                 Verdict::Info
             } else if bound.is_some() && criteria.fills_to_bound.contains(&name) {
                 Verdict::Ok
-            } else if name == "process.heap_bytes" {
+            } else if let Some(limit) = criteria.heap_limit(&name) {
                 match settled_per_cycle {
                     // Two settled samples measure what the nodes keep for good directly; the
                     // fitted slope carries the noise of departed peers' transient state.
-                    Some(growth) if growth > criteria.heap_bytes_per_cycle => Verdict::Grows,
+                    Some(growth) if growth > limit => Verdict::Grows,
                     Some(_) => Verdict::Ok,
-                    None => heap_verdict(slope, slope_interval, criteria.heap_bytes_per_cycle),
+                    None => heap_verdict(slope, slope_interval, limit),
                 }
             } else if let Some((growth, cycles)) = settled {
                 // What the nodes keep for good, between the two settled samples.
@@ -384,15 +403,25 @@ pub fn table(runs: &[(&str, &[Summary])]) -> String {
                     row.push(human(name, s.end));
                     row.push(s.bound.map_or("-".to_owned(), |b| human(name, b)));
                     let mut slope = human_slope(name, s.slope_per_cycle);
-                    // The heap's verdict is the one noise can decide: show what the run can tell.
+                    // The heap's verdicts are the ones noise can decide: show what the run can
+                    // tell.
                     if let (true, Some((lo, hi))) = (name == "process.heap_bytes", s.slope_interval)
                     {
                         slope.push_str(&format!(" [{lo:+.0}, {hi:+.0}]"));
                     }
-                    if let (true, Some(growth)) =
-                        (name == "process.heap_bytes", s.settled_per_cycle)
+                    if let (true, Some((lo, hi))) =
+                        (name == "process.heap_blocks", s.slope_interval)
                     {
-                        slope.push_str(&format!("; settled {growth:+.0} B"));
+                        slope.push_str(&format!(" [{lo:+.2}, {hi:+.2}]"));
+                    }
+                    match (name.as_str(), s.settled_per_cycle) {
+                        ("process.heap_bytes", Some(growth)) => {
+                            slope.push_str(&format!("; settled {growth:+.0} B"));
+                        }
+                        ("process.heap_blocks", Some(growth)) => {
+                            slope.push_str(&format!("; settled {growth:+.3}"));
+                        }
+                        _ => {}
                     }
                     row.push(slope);
                     row.push(s.verdict.label().to_owned());
@@ -527,6 +556,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
             quiet: cells[2] == "1",
             settled: fixed == 4 && cells[3] == "1",
             heap_bytes: 0,
+            heap_blocks: 0,
             rss_bytes: 0,
             fds: 0,
             tasks: 0,
@@ -539,6 +569,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
             let value: u64 = cell.parse()?;
             match *name {
                 "process.heap_bytes" => sample.heap_bytes = value,
+                "process.heap_blocks" => sample.heap_blocks = value,
                 "process.rss_bytes" => sample.rss_bytes = value,
                 "process.open_fds" => sample.fds = value,
                 "process.tokio_tasks" => sample.tasks = value,
@@ -551,18 +582,20 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
 }
 
 /// The figures the chart shows, one panel each, in this order.
-pub const CHART_PANELS: [&str; 4] = [
+pub const CHART_PANELS: [&str; 6] = [
     "process.heap_bytes",
+    "process.heap_blocks",
     "p2panda_net.address_book.peers",
+    "iroh_gossip.connection_tasks",
     "process.tokio_tasks",
     "process.open_fds",
 ];
 
 /// Draws one panel per figure of [`CHART_PANELS`] against churn cycles, one line per run.
 pub fn write_chart(path: &Path, runs: &[(&str, &[Sample])]) -> Result<()> {
-    let root = SVGBackend::new(path, (1200, 900)).into_drawing_area();
+    let root = SVGBackend::new(path, (1200, 1350)).into_drawing_area();
     root.fill(&WHITE)?;
-    let panels = root.split_evenly((2, 2));
+    let panels = root.split_evenly((3, 2));
     let colours = [
         RGBColor(0, 114, 178),
         RGBColor(213, 94, 0),
@@ -639,6 +672,7 @@ mod tests {
             quiet: cycles.is_multiple_of(5),
             settled: false,
             heap_bytes: heap,
+            heap_blocks: 0,
             rss_bytes: heap * 2,
             fds: 10,
             tasks: 5,
@@ -795,6 +829,42 @@ mod tests {
         let mut unsettled = run(1_000);
         unsettled.iter_mut().for_each(|s| s.settled = false);
         assert_eq!(heap(&unsettled).settled_per_cycle, None);
+    }
+
+    #[test]
+    fn live_blocks_are_judged_by_their_own_limit() {
+        // Flat bytes (a table that grew its capacity would look the same) and settled samples
+        // 100 cycles apart whose blocks grow by `per_cycle`.
+        let run = |blocks_per_100: u64| -> Vec<Sample> {
+            let mut samples: Vec<Sample> = (0..=200)
+                .map(|c| {
+                    let mut s = sample(c, 30_000_000, 5);
+                    s.heap_blocks = 50_000 + (c % 3) * 40;
+                    s
+                })
+                .collect();
+            samples[100].settled = true;
+            samples[100].heap_blocks = 40_000;
+            samples[200].settled = true;
+            samples[200].heap_blocks = 40_000 + blocks_per_100;
+            samples
+        };
+        let blocks = |samples: &[Sample]| {
+            summarize(samples, &Criteria::default())
+                .into_iter()
+                .find(|s| s.name == "process.heap_blocks")
+                .unwrap()
+        };
+        // A few dozen blocks between the settled samples: what a fixed stack keeps.
+        let fixed = blocks(&run(20));
+        assert_eq!(fixed.settled_per_cycle, Some(0.2));
+        assert_eq!(fixed.verdict, Verdict::Ok);
+        // One allocation kept per churned peer: a leak, whatever its bytes.
+        let leaking = blocks(&run(100));
+        assert_eq!(leaking.settled_per_cycle, Some(1.0));
+        assert_eq!(leaking.verdict, Verdict::Grows);
+        let t = table(&[("fork", &summarize(&run(100), &Criteria::default()))]);
+        assert!(t.contains("settled +1.000"), "{t}");
     }
 
     #[test]

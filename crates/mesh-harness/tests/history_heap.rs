@@ -19,6 +19,7 @@ fn sample(n: u64) -> Sample {
         quiet: n.is_multiple_of(3),
         settled: false,
         heap_bytes: 0,
+        heap_blocks: 0,
         rss_bytes: 0,
         fds: 0,
         tasks: 0,
@@ -37,6 +38,7 @@ fn held_is_what_the_allocator_counts() {
     // comparison starts from there.
     history.push(sample(0));
     let (live_0, held_0) = (alloc::live_bytes(), history.held());
+    let (blocks_0, held_blocks_0) = (alloc::live_blocks(), history.held_blocks());
     for n in 1..1_000 {
         history.push(sample(n));
         let grown = alloc::live_bytes() - live_0;
@@ -45,6 +47,12 @@ fn held_is_what_the_allocator_counts() {
             held, grown,
             "after {} more samples the history grew by {grown} bytes, held() by {held}",
             n
+        );
+        let grown_blocks = alloc::live_blocks() - blocks_0;
+        let held_blocks = history.held_blocks() - held_blocks_0;
+        assert_eq!(
+            held_blocks, grown_blocks,
+            "after {n} more samples the history holds {grown_blocks} more blocks, held_blocks() says {held_blocks}"
         );
     }
     assert!(

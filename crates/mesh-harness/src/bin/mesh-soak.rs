@@ -78,6 +78,9 @@ struct Args {
     /// Highest acceptable heap growth per churn cycle over the second half, in bytes.
     #[arg(long, default_value_t = Criteria::default().heap_bytes_per_cycle)]
     heap_slope_limit: f64,
+    /// Highest acceptable growth of live heap blocks per churn cycle over the second half.
+    #[arg(long, default_value_t = Criteria::default().heap_blocks_per_cycle)]
+    heap_blocks_limit: f64,
     /// Seconds churn stops at least, at half time and again at the end; a pause then goes on
     /// until the heap has stopped falling (at most 30 s more) and ends with a settled sample
     /// whose heap is compared (0: no pauses, the heap is judged by its fitted slope only). It
@@ -219,8 +222,9 @@ async fn soak(args: Args) -> Result<bool> {
             .find(|r| r.name == "p2panda_net.address_book.peers")
             .map_or(0, |r| r.value);
         let line = format!(
-            "heap {:.1} MiB  rss {:.1} MiB  tasks {}  book {}",
+            "heap {:.1} MiB in {} blocks  rss {:.1} MiB  tasks {}  book {}",
             sample.heap_bytes as f64 / 1048576.0,
+            sample.heap_blocks,
             sample.rss_bytes as f64 / 1048576.0,
             sample.tasks,
             peers
@@ -244,6 +248,7 @@ async fn soak(args: Args) -> Result<bool> {
     report::write_csv(&csv, &outcome.samples)?;
     let criteria = Criteria {
         heap_bytes_per_cycle: args.heap_slope_limit,
+        heap_blocks_per_cycle: args.heap_blocks_limit,
         ..Criteria::default()
     };
     let ours = report::summarize(&outcome.samples, &criteria);
