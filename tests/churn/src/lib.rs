@@ -57,7 +57,13 @@ pub const CHURN_HEAP_BYTES_PER_CYCLE: f64 = 96.0 * 1024.0;
 ///   asserted instead to be back at baseline in the run's last sample ([`DRAINED_AT_END`]),
 ///   as iroh-gossip's own churn test (`net::test::churn_returns_to_baseline`) does, and judged
 ///   between settled samples by the soak.
+/// - The live heap block count grows by design in a run this short: the long-lived nodes'
+///   capped stores are still filling (2 operations per cycle, a few blocks each, up to 400),
+///   and with no settled pause the fit also carries departed peers' connections. The soak
+///   judges it between settled samples, after hundreds of cycles (docs/soak.md); the heap's
+///   bytes are asserted here.
 pub const SHOWN_NOT_ASSERTED: &[&str] = &[
+    "process.heap_blocks",
     "process.tokio_tasks",
     "iroh_gossip.peers",
     "iroh_gossip.pending_peers",
