@@ -142,8 +142,11 @@ impl Criteria {
 impl Default for Criteria {
     fn default() -> Self {
         Self {
-            // Upstream keeps about 18 KB per churned peer; a fixed stack keeps noise only.
-            heap_bytes_per_cycle: 2048.0,
+            // Upstream keeps about 50 KB per churned peer between the default run's settled
+            // samples (cycles about 300 and 600). The fork's tables are still growing their
+            // capacity there, with bounded entries: +1.0 to +2.3 KB per cycle over ten runs,
+            // +0.9 KB between cycles 904 and 1800 with 37 more live blocks in all (docs/soak.md).
+            heap_bytes_per_cycle: 4096.0,
             // Upstream keeps about 57 blocks per churned peer between the default run's settled
             // samples; the fork's settled samples differed by 4.4 (at 24 peers at a time, 6.6),
             // partly what is still draining at a settled sample: dhat's settled profiles of the
@@ -805,8 +808,8 @@ mod tests {
         let flat = heap(&run(1_000));
         assert_eq!(flat.settled_per_cycle, Some(1_000.0));
         assert_eq!(flat.verdict, Verdict::Ok);
-        let growing = heap(&run(3_000));
-        assert_eq!(growing.settled_per_cycle, Some(3_000.0));
+        let growing = heap(&run(6_000));
+        assert_eq!(growing.settled_per_cycle, Some(6_000.0));
         assert_eq!(growing.verdict, Verdict::Grows);
 
         // Structures are judged by the settled samples too: 100 cycles apart, 40 more peers is
