@@ -19,7 +19,7 @@ use p2panda_store::OperationStore;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::ledger::{Ledger, MissedMessage};
+use crate::ledger::{long_lived_name, Ledger, MissedMessage};
 use crate::node::{
     address_of, build_node, write_operations, HarnessStore, NodeSpec, SharedTopicMap, LOG_ID,
 };
@@ -251,6 +251,9 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
     let mut long_lived_keys = vec![hub_addr.public_key];
     for witness in &witnesses {
         long_lived_keys.push(address_of(&witness.node).await?.public_key);
+    }
+    for (i, key) in long_lived_keys.iter().enumerate() {
+        tracing::debug!(node = %long_lived_name(i), key = %key.to_hex(), "long-lived node");
     }
     let long_lived_keys = Arc::new(long_lived_keys);
     // Each witness is checked every sampling interval by a task of its own, with a call its
@@ -632,7 +635,10 @@ async fn watch_neighbours(
             ledger.met_long_lived(cycle);
         }
         if down_bits != 0 {
-            current.long_lived.fetch_and(!down_bits, Ordering::Relaxed);
+            let before = current.long_lived.fetch_and(!down_bits, Ordering::Relaxed);
+            if before != 0 && before & !down_bits == 0 {
+                ledger.parted_long_lived(cycle);
+            }
         }
     }
 }
@@ -657,6 +663,9 @@ async fn run_peer(
     )
     .await?;
     topic_map.add_author(&topic, author);
+    // With RUST_LOG=mesh_harness=debug, a lost message's publisher (the ledger's cycle) can be
+    // found in the nodes' own logs by its key.
+    tracing::debug!(cycle = plan.cycle, topic = plan.topic, key = %author.to_hex(), "short-lived peer starts");
     let life = async {
         let node = build_node(NodeSpec {
             private_key: Some(key),
@@ -778,7 +787,7 @@ mod tests {
         let (topic_id, other_topic) = ([1; 32], [2; 32]);
         let (tx, rx) = tokio::sync::broadcast::channel(16);
         let current = Neighbours::default();
-        let ledger = Ledger::new(2, 1, 2);
+        let ledger = Ledger::new(3, 1, 2);
         let sent: Vec<SystemEvent<MeshTopic>> = vec![
             SystemEvent::GossipNeighborUp {
                 topic_id: other_topic,
@@ -833,21 +842,41 @@ mod tests {
         assert_eq!(current.long_lived.load(Ordering::Relaxed), 0);
         assert_eq!(current.count.load(Ordering::Relaxed), 1);
 
-        // Both publish and lose their message at both nodes: the table says who had met one.
-        for cycle in 0..2 {
+        // Cycle 2 meets the hub and loses it: it is left with no long-lived neighbour.
+        let (tx, rx) = tokio::sync::broadcast::channel(4);
+        let current = Neighbours::default();
+        for (up, peer) in [(true, hub), (true, newcomer), (false, hub)] {
+            tx.send(match up {
+                true => SystemEvent::GossipNeighborUp { topic_id, peer },
+                false => SystemEvent::GossipNeighborDown { topic_id, peer },
+            })
+            .unwrap();
+        }
+        drop(tx);
+        watch_neighbours(rx, topic_id, &keys, &current, &ledger, 2).await;
+        assert_eq!(current.long_lived.load(Ordering::Relaxed), 0);
+
+        // All publish and lose their message at both nodes: the table says who had met one, and
+        // who then lost every long-lived neighbour (cycle 1 kept the witness).
+        for cycle in 0..3 {
             ledger.published_with_neighbours(cycle, false, 0);
             ledger.published(cycle, 0);
         }
         let plans = plan(&ScenarioConfig {
-            cycles: 2,
+            cycles: 3,
             messages_per_peer: 1,
             ..ScenarioConfig::default()
         });
-        let met: Vec<bool> = ledger
-            .missed(&plans)
+        let missed = ledger.missed(&plans);
+        let met: Vec<bool> = missed
             .iter()
             .map(|m| m.first_long_lived_neighbour_ms.is_some())
             .collect();
-        assert_eq!(met, vec![false, true]);
+        assert_eq!(met, vec![false, true, true]);
+        let parted: Vec<bool> = missed
+            .iter()
+            .map(|m| m.long_lived_neighbour_kept_ms.is_some())
+            .collect();
+        assert_eq!(parted, vec![false, false, true]);
     }
 }

@@ -33,6 +33,9 @@ pub struct Ledger {
     /// Per publisher: when it first had a long-lived gossip neighbour in its topic, in
     /// milliseconds since `epoch` ([`NEVER`] if it never had one).
     first_met_at_ms: Vec<AtomicU32>,
+    /// Per publisher: when it first was left with no long-lived gossip neighbour in its topic
+    /// after having had one, in milliseconds since `epoch` ([`NEVER`] if that never happened).
+    first_parted_at_ms: Vec<AtomicU32>,
 }
 
 /// A time that was never recorded.
@@ -69,6 +72,9 @@ pub struct MissedMessage {
     /// When the publisher first had a long-lived gossip neighbour in its topic, in milliseconds
     /// after it published (negative: before); `None` if it never had one.
     pub first_long_lived_neighbour_ms: Option<i64>,
+    /// How long the publisher kept the long-lived gossip neighbours it first met before it had
+    /// none, in milliseconds; `None` if it never had one, or kept one until it left.
+    pub long_lived_neighbour_kept_ms: Option<u64>,
 }
 
 impl MissedMessage {
@@ -76,11 +82,16 @@ impl MissedMessage {
     pub fn missed_by_names(&self) -> Vec<String> {
         self.missed_by
             .iter()
-            .map(|&node| match node {
-                0 => "hub".to_string(),
-                n => format!("witness {}", n - 1),
-            })
+            .map(|&node| long_lived_name(node))
             .collect()
+    }
+}
+
+/// The name of long-lived node `node` in reports: 0 is the "hub", `1 + i` "witness i".
+pub fn long_lived_name(node: usize) -> String {
+    match node {
+        0 => "hub".to_string(),
+        n => format!("witness {}", n - 1),
     }
 }
 
@@ -100,6 +111,7 @@ impl Ledger {
             neighbours_at_publish: (0..cycles).map(|_| AtomicU8::new(0)).collect(),
             published_at_ms: times(cycles),
             first_met_at_ms: times(cycles),
+            first_parted_at_ms: times(cycles),
         }
     }
 
@@ -150,6 +162,28 @@ impl Ledger {
         }
     }
 
+    /// Records that the publisher of `cycle` has no long-lived gossip neighbour in its topic any
+    /// more; only the first time after it met one counts.
+    pub fn parted_long_lived(&self, cycle: usize) {
+        self.parted_long_lived_at(cycle, self.now_ms());
+    }
+
+    fn parted_long_lived_at(&self, cycle: usize, at_ms: u32) {
+        let met = self.first_met_at_ms.get(cycle);
+        if let (Some(met), Some(at)) = (met, self.first_parted_at_ms.get(cycle)) {
+            if met.load(Ordering::Relaxed) != NEVER {
+                let _ = at.compare_exchange(NEVER, at_ms, Ordering::Relaxed, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// How long the publisher of `cycle` kept the long-lived neighbours it first met.
+    fn long_lived_kept_ms(&self, cycle: usize) -> Option<u64> {
+        let met = self.first_met_at_ms.get(cycle)?.load(Ordering::Relaxed);
+        let parted = self.first_parted_at_ms.get(cycle)?.load(Ordering::Relaxed);
+        (met != NEVER && parted != NEVER).then(|| u64::from(parted.saturating_sub(met)))
+    }
+
     /// When the publisher of `cycle` first had a long-lived neighbour, relative to publishing.
     fn first_met_after_publishing_ms(&self, cycle: usize) -> Option<i64> {
         let met = self.first_met_at_ms.get(cycle)?.load(Ordering::Relaxed);
@@ -195,6 +229,7 @@ impl Ledger {
                             .load(Ordering::Relaxed),
                         first_long_lived_neighbour_ms: self
                             .first_met_after_publishing_ms(plan.cycle),
+                        long_lived_neighbour_kept_ms: self.long_lived_kept_ms(plan.cycle),
                     });
                 }
             }
@@ -223,7 +258,12 @@ mod tests {
         ledger.published_at(1, true, 3, 500);
         ledger.met_long_lived_at(1, 900);
         ledger.published_at(2, false, 1, 1000);
+        // Parting before meeting is not recorded; cycle 2 keeps its first long-lived
+        // neighbours for 60 ms, and a second parting does not count.
+        ledger.parted_long_lived_at(2, 1200);
         ledger.met_long_lived_at(2, 1450);
+        ledger.parted_long_lived_at(2, 1510);
+        ledger.parted_long_lived_at(2, 1700);
         ledger.met_long_lived(9);
         for cycle in 0..3 {
             for seq in 0..2 {
@@ -253,6 +293,11 @@ mod tests {
         assert_eq!(missed[0].first_long_lived_neighbour_ms, Some(-20));
         assert!(!missed[1].long_lived_neighbour_at_publish);
         assert_eq!(missed[1].first_long_lived_neighbour_ms, Some(450));
+        assert_eq!(
+            missed[0].long_lived_neighbour_kept_ms, None,
+            "kept until it left"
+        );
+        assert_eq!(missed[1].long_lived_neighbour_kept_ms, Some(60));
         assert_eq!(
             (
                 missed[0].neighbours_at_publish,

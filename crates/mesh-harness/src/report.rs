@@ -481,12 +481,12 @@ pub fn missed_table(missed: &[MissedMessage]) -> String {
         return String::new();
     }
     let mut out = String::from(
-        "| lost message (cycle/seq) | topic | missed by | publisher lingered | subscription ended | publisher left | neighbours at publish | long-lived neighbour at publish / first met |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| lost message (cycle/seq) | topic | missed by | publisher lingered | subscription ended | publisher left | neighbours at publish | long-lived neighbour at publish / first met / kept for |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for m in missed.iter().take(MAX_MISSED_ROWS) {
         let _ = writeln!(
             out,
-            "| {}/{} | {} | {} | {} ms | {:?} | {:?} | {} | {} / {} |",
+            "| {}/{} | {} | {} | {} ms | {:?} | {:?} | {} | {} / {} / {} |",
             m.cycle,
             m.seq,
             m.topic,
@@ -499,6 +499,14 @@ pub fn missed_table(missed: &[MissedMessage]) -> String {
             match m.first_long_lived_neighbour_ms {
                 Some(ms) => format!("{ms:+} ms"),
                 None => "never".to_string(),
+            },
+            match (
+                m.first_long_lived_neighbour_ms,
+                m.long_lived_neighbour_kept_ms
+            ) {
+                (None, _) => "-".to_string(),
+                (Some(_), Some(ms)) => format!("{ms} ms"),
+                (Some(_), None) => "until it left".to_string(),
             }
         );
     }
@@ -952,19 +960,26 @@ mod tests {
             long_lived_neighbour_at_publish: false,
             neighbours_at_publish: 2,
             first_long_lived_neighbour_ms: Some(412),
+            long_lived_neighbour_kept_ms: Some(35),
         };
         let t = missed_table(&[lost(57)]);
         assert!(
             t.contains(
-                "| 57/1 | 3 | hub, witness 1 | 312 ms | Unsubscribe | Abrupt | 2 | no / +412 ms |"
+                "| 57/1 | 3 | hub, witness 1 | 312 ms | Unsubscribe | Abrupt | 2 | no / +412 ms / 35 ms |"
             ),
             "{t}"
         );
+        let kept = MissedMessage {
+            long_lived_neighbour_kept_ms: None,
+            ..lost(59)
+        };
+        assert!(missed_table(&[kept]).contains("| no / +412 ms / until it left |"));
         let never = MissedMessage {
             first_long_lived_neighbour_ms: None,
+            long_lived_neighbour_kept_ms: None,
             ..lost(58)
         };
-        assert!(missed_table(&[never]).contains("| no / never |"));
+        assert!(missed_table(&[never]).contains("| no / never / - |"));
         let many: Vec<_> = (0..MAX_MISSED_ROWS + 3).map(lost).collect();
         let t = missed_table(&many);
         assert_eq!(t.matches(" ms | Unsubscribe |").count(), MAX_MISSED_ROWS);
