@@ -332,7 +332,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
                 elapsed: started.elapsed(),
                 cycles,
                 heap_bytes,
-                heap_blocks,
+                heap_blocks: Some(heap_blocks),
                 rss_bytes: figures.rss_bytes,
                 fds: figures.fds,
                 tasks: figures.tasks,

@@ -294,7 +294,7 @@ mod tests {
             quiet: true,
             settled: false,
             heap_bytes: 1000,
-            heap_blocks: 0,
+            heap_blocks: Some(0),
             rss_bytes: 2000,
             fds: 7,
             tasks: 9,

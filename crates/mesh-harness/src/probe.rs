@@ -70,8 +70,9 @@ pub struct Sample {
     pub heap_bytes: u64,
     /// Live heap blocks (allocations not yet freed) of the whole process, less those of the
     /// run's own [`SampleHistory`]. Unlike `heap_bytes`, it does not move when a table or vector
-    /// grows its capacity, and it grows with every entry a structure keeps.
-    pub heap_blocks: u64,
+    /// grows its capacity, and it grows with every entry a structure keeps. `None` when not
+    /// recorded: a sample read back from a CSV written before blocks were counted.
+    pub heap_blocks: Option<u64>,
     /// Resident set size of the process.
     pub rss_bytes: u64,
     /// Open file descriptors of the process.
@@ -87,11 +88,13 @@ impl Sample {
     pub fn figures(&self) -> Vec<(String, u64, Option<u64>)> {
         let mut out = vec![
             ("process.heap_bytes".to_owned(), self.heap_bytes, None),
-            ("process.heap_blocks".to_owned(), self.heap_blocks, None),
             ("process.rss_bytes".to_owned(), self.rss_bytes, None),
             ("process.open_fds".to_owned(), self.fds, None),
             ("process.tokio_tasks".to_owned(), self.tasks, None),
         ];
+        if let Some(blocks) = self.heap_blocks {
+            out.insert(1, ("process.heap_blocks".to_owned(), blocks, None));
+        }
         out.extend(
             self.structures
                 .iter()

@@ -569,7 +569,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
             quiet: cells[2] == "1",
             settled: fixed == 4 && cells[3] == "1",
             heap_bytes: 0,
-            heap_blocks: 0,
+            heap_blocks: None,
             rss_bytes: 0,
             fds: 0,
             tasks: 0,
@@ -582,7 +582,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
             let value: u64 = cell.parse()?;
             match *name {
                 "process.heap_bytes" => sample.heap_bytes = value,
-                "process.heap_blocks" => sample.heap_blocks = value,
+                "process.heap_blocks" => sample.heap_blocks = Some(value),
                 "process.rss_bytes" => sample.rss_bytes = value,
                 "process.open_fds" => sample.fds = value,
                 "process.tokio_tasks" => sample.tasks = value,
@@ -685,7 +685,7 @@ mod tests {
             quiet: cycles.is_multiple_of(5),
             settled: false,
             heap_bytes: heap,
-            heap_blocks: 0,
+            heap_blocks: Some(0),
             rss_bytes: heap * 2,
             fds: 10,
             tasks: 5,
@@ -852,14 +852,14 @@ mod tests {
             let mut samples: Vec<Sample> = (0..=200)
                 .map(|c| {
                     let mut s = sample(c, 30_000_000, 5);
-                    s.heap_blocks = 50_000 + (c % 3) * 40;
+                    s.heap_blocks = Some(50_000 + (c % 3) * 40);
                     s
                 })
                 .collect();
             samples[100].settled = true;
-            samples[100].heap_blocks = 40_000;
+            samples[100].heap_blocks = Some(40_000);
             samples[200].settled = true;
-            samples[200].heap_blocks = 40_000 + blocks_per_100;
+            samples[200].heap_blocks = Some(40_000 + blocks_per_100);
             samples
         };
         let blocks =
@@ -920,6 +920,49 @@ mod tests {
             summaries.iter().all(|s| !s.verdict.fails()),
             "{summaries:?}"
         );
+    }
+
+    /// A CSV written before live blocks were counted has no block column: its runs show "n/a"
+    /// for blocks, not a flat 0 judged "ok".
+    #[test]
+    fn csv_without_a_block_column_reads_back_as_not_recorded() {
+        let dir = std::env::temp_dir().join(format!("mesh-harness-old-csv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let samples: Vec<Sample> = (0..=100).map(|c| sample(c, 1_000 + c, 20)).collect();
+        let csv = dir.join("old.csv");
+        write_csv(&csv, &samples).unwrap();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let column = text
+            .lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .position(|name| name == "process.heap_blocks")
+            .expect("a block column to drop");
+        let old: Vec<String> = text
+            .lines()
+            .map(|line| {
+                let mut cells: Vec<&str> = line.split(',').collect();
+                cells.remove(column);
+                cells.join(",")
+            })
+            .collect();
+        std::fs::write(&csv, old.join("\n")).unwrap();
+
+        let back = read_csv(&csv).unwrap();
+        assert_eq!(back.len(), samples.len());
+        assert!(back.iter().all(|s| s.heap_blocks.is_none()));
+        assert_eq!(back[100].heap_bytes, 1_100);
+        let old_summary = summarize(&back, &Criteria::default());
+        assert!(old_summary.iter().all(|s| s.name != "process.heap_blocks"));
+        let new_summary = summarize(&samples, &Criteria::default());
+        let t = table(&[("fork", &new_summary), ("old", &old_summary)]);
+        let row = t
+            .lines()
+            .find(|l| l.starts_with("| process.heap_blocks "))
+            .expect("a block row for the run that has blocks");
+        assert_eq!(row.matches("n/a").count(), 6, "{row}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

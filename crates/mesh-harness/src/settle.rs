@@ -51,7 +51,7 @@ mod tests {
                 elapsed: Duration::from_secs(secs),
                 cycles: 0,
                 heap_bytes,
-                heap_blocks: 0,
+                heap_blocks: Some(0),
                 rss_bytes: 0,
                 fds: 0,
                 tasks: 0,

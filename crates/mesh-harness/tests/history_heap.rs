@@ -19,7 +19,7 @@ fn sample(n: u64) -> Sample {
         quiet: n.is_multiple_of(3),
         settled: false,
         heap_bytes: 0,
-        heap_blocks: 0,
+        heap_blocks: Some(0),
         rss_bytes: 0,
         fds: 0,
         tasks: 0,

@@ -224,7 +224,7 @@ async fn soak(args: Args) -> Result<bool> {
         let line = format!(
             "heap {:.1} MiB in {} blocks  rss {:.1} MiB  tasks {}  book {}",
             sample.heap_bytes as f64 / 1048576.0,
-            sample.heap_blocks,
+            sample.heap_blocks.unwrap_or(0),
             sample.rss_bytes as f64 / 1048576.0,
             sample.tasks,
             peers
