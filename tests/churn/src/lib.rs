@@ -33,14 +33,11 @@ pub fn short_run(seed: u64, cycles: usize) -> RunOptions {
 }
 
 /// Heap growth per churn cycle the churn test accepts: a guard against leaks of upstream's size,
-/// not the soak's 4 KB criterion. In this short debug-build run the heap slope is noisy by tens
-/// of KB per cycle (three runs of the fork on 2026-12-01: -118 KB, +11 KB and +44 KB per cycle),
-/// while upstream measured about +312 KB per cycle here (2026-11-22) and +220 KB per cycle on
-/// 2026-12-01 (p2panda-net checked out at its `upstream` tag, harness without `patched`: the test
-/// then also fails on the address book, +1 peer per cycle, and on tasks, +3.4 per cycle), and the
-/// lonely-bootstrap leak alone is about 300 KB per second. The heap fails here only as GROWS,
-/// when the slope's whole 95% interval lies above this limit (one CI run on 2026-12-01 fitted
-/// +109 KB per cycle with the interval [-29 KB, +220 KB]: noise, not evidence); a tighter bound
+/// not the soak's criterion. In this short debug-build run, with no settled pause, the fitted
+/// heap slope swings by tens to over a hundred KB per cycle either way; upstream grows by
+/// hundreds of KB per cycle here (and also fails on the address book, +1 peer per cycle,
+/// and on tasks), and the lonely-bootstrap leak alone is about 300 KB per second. The heap fails
+/// here only as GROWS, when the slope's whole 95% interval lies above this limit; a tighter bound
 /// would fail on noise.
 pub const CHURN_HEAP_BYTES_PER_CYCLE: f64 = 96.0 * 1024.0;
 
@@ -51,10 +48,9 @@ pub const CHURN_HEAP_BYTES_PER_CYCLE: f64 = 96.0 * 1024.0;
 ///   (asserted) do not; see docs/soak.md.
 /// - The hub's gossip peers, pending peers, pending dials and messages queued for them are the
 ///   state of departed peers until their dials fail (QUIC's 30 s handshake timeout). This short
-///   run has no settled pause, so they are fitted through quiet samples that still hold them:
-///   the fitted change of queued messages ranged from -0.87 to +0.72 per cycle over runs of the
-///   same code (2026-12-01), around the 32-entry allowance (0.64 per cycle here). They are
-///   asserted instead to be back at baseline in the run's last sample ([`DRAINED_AT_END`]),
+///   run has no settled pause, so they are fitted through quiet samples that still hold them, and
+///   their fitted change varies from run to run of the same code around the 32-entry allowance.
+///   They are asserted instead to be back at baseline in the last sample ([`DRAINED_AT_END`]),
 ///   as iroh-gossip's own churn test (`net::test::churn_returns_to_baseline`) does, and judged
 ///   between settled samples by the soak.
 /// - The live heap block count grows by design in a run this short: the long-lived nodes'

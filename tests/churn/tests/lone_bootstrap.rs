@@ -3,12 +3,11 @@
 //! Upstream p2panda-net 0.4.0 starts another gossip join on every join tick (about once a
 //! second) while earlier ones are still pending; none resolves before a first neighbour arrives,
 //! and each holds two 2,048-entry channels and a task: about +295 KB of heap and +1.1 tasks per
-//! second (issue 10). Fixed by p2panda-net patch 0004 (one pending join per topic). Real clock:
+//! second. Fixed by p2panda-net patch 0004 (one pending join per topic). Real clock:
 //! the join ticks come from the engine's own timers, so the test waits 30 s.
 //!
-//! Measured 2026-12-01 (debug build): with unpatched p2panda-net 0.4.0 (the fork checked out at
-//! its `upstream` tag, harness without the `patched` feature) this test fails with heap 4.6 MB ->
-//! 12.8 MB (+294,992 B/s) and tasks 25 -> 56 (+1.11/s); on the fork, +59 B/s and 22 -> 22 tasks.
+//! Against unpatched p2panda-net 0.4.0 (the harness without its `patched` feature) this test fails
+//! on both figures, by about the rates above; on the fork both stay flat.
 
 use std::time::Duration;
 

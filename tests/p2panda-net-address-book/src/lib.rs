@@ -1,4 +1,4 @@
-//! Helpers for the loopback tests of p2panda-net's bounded address book (issue 3, see `tests/`):
+//! Helpers for the loopback tests of p2panda-net's bounded address book (see `tests/`):
 //! a topic type and a minimal sync protocol usable from outside the crate, and node builders that
 //! bind to loopback only (no relay, no mDNS).
 
