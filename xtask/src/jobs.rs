@@ -5,6 +5,7 @@
 //! it in a private network namespace with only `lo`.
 
 use std::fs;
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -75,18 +76,26 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask test`: apply, build outside the namespace, run every test inside it.
+/// `cargo xtask test`: apply the series, lint, build outside the namespace, run every test
+/// inside it, then the drop-in API check.
 pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     let root = repo_root();
     for fork in forks {
         series::baseline(fork, &root)?;
         series::apply(fork)?;
     }
-    // Heap figures in tests must not include anyhow's captured backtraces.
-    let quiet_backtraces = [("RUST_LIB_BACKTRACE", "0")];
+    tool_tests(&root)?;
+    lint(&root)?;
+    nextest(&root, args)?;
+    if !args.no_semver {
+        semver(forks, None)?;
+    }
+    Ok(())
+}
 
+fn tool_tests(root: &Path) -> Result<()> {
     run(
-        Command::new(cargo()).current_dir(&root).args([
+        Command::new(cargo()).current_dir(root).args([
             "test",
             "--quiet",
             "--manifest-path",
@@ -95,13 +104,13 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
             "target/xtask-build",
         ]),
         "the tool's own tests (checksums, patch series)",
-    )?;
+    )
+}
 
-    lint(&root)?;
-
+fn nextest(root: &Path, args: &TestArgs) -> Result<()> {
     let mut nextest = Command::new(cargo());
     nextest
-        .current_dir(&root)
+        .current_dir(root)
         .args([
             "nextest",
             "run",
@@ -109,7 +118,8 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
             "--locked",
             "--no-fail-fast",
         ])
-        .envs(quiet_backtraces);
+        // Heap figures in tests must not include anyhow's captured backtraces.
+        .env("RUST_LIB_BACKTRACE", "0");
     if std::env::var_os("CI").is_some() {
         nextest.args(["--profile", "ci"]);
     }
@@ -120,17 +130,12 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     run(
         &mut nextest,
         "every workspace test, forks' own suites included, inside the network namespace",
-    )?;
-
-    if !args.no_semver {
-        semver(forks, None)?;
-    }
-    Ok(())
+    )
 }
 
 /// Our own packages (everything under `crates/` and `tests/`), by name: the forks are
 /// upstream's code in upstream's style and are not linted.
-fn own_packages(root: &std::path::Path) -> Result<Vec<String>> {
+fn own_packages(root: &Path) -> Result<Vec<String>> {
     #[derive(Deserialize)]
     struct Manifest {
         package: Package,
@@ -155,7 +160,7 @@ fn own_packages(root: &std::path::Path) -> Result<Vec<String>> {
 }
 
 /// `cargo fmt --check` and `cargo clippy -D warnings` over our own packages and the tool.
-fn lint(root: &std::path::Path) -> Result<()> {
+fn lint(root: &Path) -> Result<()> {
     let packages = own_packages(root)?;
     let selected: Vec<String> = packages.iter().map(|p| format!("--package={p}")).collect();
     run(
@@ -208,20 +213,26 @@ fn lint(root: &std::path::Path) -> Result<()> {
 }
 
 /// Writes `<dir>/.cargo/config.toml` with a `[patch.crates-io]` entry for every fork but `except`.
-fn write_patch_config(dir: &std::path::Path, forks: &[Fork], except: &str) -> Result<()> {
-    let mut config = String::from(
-        "# Written by `cargo xtask semver` before each check; see xtask/src/jobs.rs.\n[patch.crates-io]\n",
-    );
+fn write_patch_config(dir: &Path, forks: &[Fork], except: &str) -> Result<()> {
+    let mut entries = toml_edit::Table::new();
     for other in forks.iter().filter(|f| f.pin.name != except) {
-        config.push_str(&format!(
-            "{} = {{ path = {:?} }}\n",
-            other.pin.name,
-            other.tree.display().to_string()
-        ));
+        let mut dependency = toml_edit::InlineTable::new();
+        dependency.insert("path", other.tree.display().to_string().into());
+        entries.insert(&other.pin.name, toml_edit::value(dependency));
     }
+    let mut patch = toml_edit::Table::new();
+    patch.set_implicit(true);
+    patch.insert("crates-io", toml_edit::Item::Table(entries));
+    let mut config = toml_edit::DocumentMut::new();
+    config.insert("patch", toml_edit::Item::Table(patch));
     let cargo_dir = dir.join(".cargo");
     fs::create_dir_all(&cargo_dir)?;
-    fs::write(cargo_dir.join("config.toml"), config)?;
+    fs::write(
+        cargo_dir.join("config.toml"),
+        format!(
+            "# Written by `cargo xtask semver` before each check; see xtask/src/jobs.rs.\n{config}"
+        ),
+    )?;
     Ok(())
 }
 

@@ -1,8 +1,8 @@
 //! `cargo xtask`: the project's own tool.
 //!
 //! It materialises the forks from the pinned crates.io packages plus our patch series, keeps
-//! the series in sync with edits, exports the patched crates to another project, and runs the
-//! project's jobs (tests, drop-in API check). Node code never runs in this process: tests and
+//! the series in sync with edits, exports the patched crates to another project, and runs the project's jobs (tests,
+//! soak, drop-in API check). Node code never runs in this process: tests and
 //! soak binaries go through cargo, whose target runner puts them in a network namespace.
 
 mod export;
@@ -110,19 +110,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let manifest = cli.upstream.as_deref();
     match cli.command {
-        Cmd::Patch(PatchCmd::Apply) => {
-            let root = repo_root();
-            for fork in forks(manifest)? {
-                series::baseline(&fork, &root)?;
-                let what = series::apply(&fork)?;
-                println!(
-                    "{:<18} {:<8} {} patches  {what}",
-                    fork.pin.name,
-                    fork.pin.version,
-                    fork.patches()?.len()
-                );
-            }
-        }
+        Cmd::Patch(PatchCmd::Apply) => patch_apply(&forks(manifest)?),
         Cmd::Patch(PatchCmd::Save {
             krate,
             message_file,
@@ -135,65 +123,94 @@ fn main() -> Result<()> {
                 (None, None) if keep_edits => series::Take::CommitsKeepingEdits,
                 (None, None) => series::Take::CommitsOnly,
             };
-            let targeted = matches!(take, series::Take::New(_) | series::Take::Into(_));
-            if targeted && krate.is_none() {
-                bail!("--message-file and --into need --crate NAME");
-            }
-            let mut take = Some(take);
-            for fork in forks(manifest)? {
-                if krate.as_deref().is_some_and(|k| k != fork.pin.name) || !fork.tree.exists() {
-                    continue;
-                }
-                let n = series::save(
-                    &fork,
-                    take.take().unwrap_or(if keep_edits {
-                        series::Take::CommitsKeepingEdits
-                    } else {
-                        series::Take::CommitsOnly
-                    }),
-                )?;
-                println!(
-                    "{:<18} {n} patches in {}",
-                    fork.pin.name,
-                    fork.series_dir.display()
-                );
-            }
+            patch_save(&forks(manifest)?, krate.as_deref(), take)
         }
-        Cmd::Patch(PatchCmd::Check) => {
-            let root = repo_root();
-            let mut failed = 0;
-            for fork in forks(manifest)? {
-                let scratch = root.join("target/xtask/check").join(&fork.pin.name);
-                let report = series::check(&fork, &scratch)?;
-                let state = if !fork.tree.exists() {
-                    " (not materialised)"
-                } else {
-                    ""
-                };
-                if report.problems.is_empty() {
-                    println!(
-                        "ok    {:<18} {} patches{state}",
-                        fork.pin.name,
-                        fork.patches()?.len()
-                    );
-                } else {
-                    failed += 1;
-                    println!("FAIL  {}", fork.pin.name);
-                    for p in report.problems {
-                        println!("      {p}");
-                    }
-                }
-            }
-            if failed > 0 {
-                bail!("{failed} fork(s) fail the patch check; `cargo xtask patch save` keeps unsaved edits");
-            }
-        }
+        Cmd::Patch(PatchCmd::Check) => patch_check(&forks(manifest)?),
         Cmd::Patch(PatchCmd::Export { dir, root, all }) => {
-            export::export(&forks(manifest)?, &dir, root.as_deref(), all)?;
+            export::export(&forks(manifest)?, &dir, root.as_deref(), all)
         }
-        Cmd::Test(args) => jobs::test(&forks(manifest)?, &args)?,
-        Cmd::Soak(args) => soak::soak(&forks(manifest)?, &args)?,
-        Cmd::Semver { krate } => jobs::semver(&forks(manifest)?, krate.as_deref())?,
+        Cmd::Test(args) => jobs::test(&forks(manifest)?, &args),
+        Cmd::Soak(args) => soak::soak(&forks(manifest)?, &args),
+        Cmd::Semver { krate } => jobs::semver(&forks(manifest)?, krate.as_deref()),
+    }
+}
+
+/// `patch apply`: the baseline copies and every fork, materialised.
+fn patch_apply(forks: &[series::Fork]) -> Result<()> {
+    let root = repo_root();
+    for fork in forks {
+        series::baseline(fork, &root)?;
+        let what = series::apply(fork)?;
+        println!(
+            "{:<18} {:<8} {} patches  {what}",
+            fork.pin.name,
+            fork.pin.version,
+            fork.patches()?.len()
+        );
     }
     Ok(())
+}
+
+/// `patch save`: `take` goes to the one fork named (or the first materialised one); every other
+/// fork exports its commits only.
+fn patch_save(forks: &[series::Fork], krate: Option<&str>, take: series::Take) -> Result<()> {
+    let keep_edits = matches!(take, series::Take::CommitsKeepingEdits);
+    if matches!(take, series::Take::New(_) | series::Take::Into(_)) && krate.is_none() {
+        bail!("--message-file and --into need --crate NAME");
+    }
+    let mut take = Some(take);
+    for fork in forks {
+        if krate.is_some_and(|k| k != fork.pin.name) || !fork.tree.exists() {
+            continue;
+        }
+        let this = take.take().unwrap_or(if keep_edits {
+            series::Take::CommitsKeepingEdits
+        } else {
+            series::Take::CommitsOnly
+        });
+        let n = series::save(fork, this)?;
+        let dir = fork.series_dir.display();
+        println!("{:<18} {n} patches in {dir}", fork.pin.name);
+    }
+    Ok(())
+}
+
+/// `patch check`: every series applies and every materialised tree equals it.
+pub fn patch_check(forks: &[series::Fork]) -> Result<()> {
+    let root = repo_root();
+    let mut failed = 0;
+    for fork in forks {
+        let scratch = root.join("target/xtask/check").join(&fork.pin.name);
+        let problems = series::check(fork, &scratch)?.problems;
+        let state = if fork.tree.exists() {
+            ""
+        } else {
+            " (not materialised)"
+        };
+        let summary = format!(
+            "{:<18} {} patches{state}",
+            fork.pin.name,
+            fork.patches()?.len()
+        );
+        failed += usize::from(!report(&summary, &problems));
+    }
+    if failed > 0 {
+        bail!(
+            "{failed} fork(s) fail the patch check; `cargo xtask patch save` keeps unsaved edits"
+        );
+    }
+    Ok(())
+}
+
+/// Prints `ok` or `FAIL` with the problems; true when there are none.
+fn report(summary: &str, problems: &[String]) -> bool {
+    if problems.is_empty() {
+        println!("ok    {summary}");
+        return true;
+    }
+    println!("FAIL  {summary}");
+    for p in problems {
+        println!("      {p}");
+    }
+    false
 }

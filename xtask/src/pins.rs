@@ -113,48 +113,42 @@ pub fn unpack(pin: &Pin, crate_file: &Path, dest: &Path) -> Result<()> {
         fs::remove_dir_all(&staging)?;
     }
     fs::create_dir_all(&staging)?;
-    let file = fs::File::open(crate_file)?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let top = pin.id();
+    let mut archive = open_archive(crate_file)?;
     for entry in archive.entries().context("reading archive")? {
         let mut entry = entry.context("reading archive entry")?;
         let path = entry.path()?.into_owned();
-        let rel = path
-            .strip_prefix(&top)
-            .with_context(|| {
-                format!(
-                    "{}: entry {} outside {top}/",
-                    crate_file.display(),
-                    path.display()
-                )
-            })?
-            .to_path_buf();
-        if rel
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            if rel.as_os_str().is_empty() {
-                continue;
-            }
+        if !path.starts_with(&top) {
+            bail!(
+                "{}: entry {} outside {top}/",
+                crate_file.display(),
+                path.display()
+            );
+        }
+        // `unpack_in` refuses `..` and never writes outside `staging`.
+        let unpacked = entry
+            .unpack_in(&staging)
+            .with_context(|| format!("unpacking {}", path.display()))?;
+        if !unpacked {
             bail!(
                 "{}: suspicious entry {}",
                 crate_file.display(),
                 path.display()
             );
         }
-        let out = staging.join(&rel);
-        if let Some(parent) = out.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        entry
-            .unpack(&out)
-            .with_context(|| format!("unpacking {}", path.display()))?;
     }
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent)?;
     }
-    fs::rename(&staging, dest)?;
+    fs::rename(staging.join(&top), dest)?;
+    fs::remove_dir(&staging)?;
     Ok(())
+}
+
+fn open_archive(crate_file: &Path) -> Result<tar::Archive<flate2::read::GzDecoder<fs::File>>> {
+    let file =
+        fs::File::open(crate_file).with_context(|| format!("opening {}", crate_file.display()))?;
+    Ok(tar::Archive::new(flate2::read::GzDecoder::new(file)))
 }
 
 /// Makes sure every pinned `.crate` is in cargo's cache, fetching them with cargo itself, and
@@ -255,21 +249,27 @@ pub(crate) mod tests {
         version: &str,
         extra: Option<&str>,
     ) -> PathBuf {
+        build_crate(dir, name, version, "pub fn hello() {}\n", extra)
+    }
+
+    fn build_crate(
+        dir: &Path,
+        name: &str,
+        version: &str,
+        lib_rs: &str,
+        extra: Option<&str>,
+    ) -> PathBuf {
         let path = dir.join(format!("{name}-{version}.crate"));
         let file = fs::File::create(&path).unwrap();
         let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
         let mut builder = tar::Builder::new(gz);
-        let body = b"pub fn hello() {}\n";
+        let body = lib_rs.as_bytes();
         let mut header = tar::Header::new_gnu();
         header.set_size(body.len() as u64);
         header.set_mode(0o644);
         header.set_cksum();
         builder
-            .append_data(
-                &mut header,
-                format!("{name}-{version}/src/lib.rs"),
-                &body[..],
-            )
+            .append_data(&mut header, format!("{name}-{version}/src/lib.rs"), body)
             .unwrap();
         if let Some(evil) = extra {
             let mut header = tar::Header::new_gnu();

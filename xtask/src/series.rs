@@ -156,25 +156,28 @@ pub fn baseline(fork: &Fork, root: &Path) -> Result<PathBuf> {
         fs::remove_dir_all(&dest)?;
     }
     pins::unpack(&fork.pin, &fork.crate_file, &dest)?;
-    let manifest = dest.join("Cargo.toml");
-    let text = fs::read_to_string(&manifest)?;
-    let from = format!("name = \"{}\"\n", fork.pin.name);
-    let Some(at) = text.find(&from) else {
-        bail!(
-            "{}: no `{}` line to rename",
-            manifest.display(),
-            from.trim()
-        );
-    };
-    let renamed = format!(
-        "{}name = \"{}-baseline\"\n{}",
-        &text[..at],
-        fork.pin.name,
-        &text[at + from.len()..]
-    );
-    fs::write(&manifest, renamed)?;
+    rename_package(
+        &dest.join("Cargo.toml"),
+        &format!("{}-baseline", fork.pin.name),
+    )?;
     fs::write(stamp, &fork.pin.sha256)?;
     Ok(dest)
+}
+
+/// Sets `[package] name` in a manifest, leaving the rest of it as it is.
+fn rename_package(manifest: &Path, name: &str) -> Result<()> {
+    let mut doc: toml_edit::DocumentMut = fs::read_to_string(manifest)?
+        .parse()
+        .with_context(|| format!("parsing {}", manifest.display()))?;
+    let package = doc
+        .get_mut("package")
+        .and_then(toml_edit::Item::as_table_like_mut)
+        .with_context(|| format!("{}: no [package]", manifest.display()))?;
+    if package.insert("name", toml_edit::value(name)).is_none() {
+        bail!("{}: [package] has no name", manifest.display());
+    }
+    fs::write(manifest, doc.to_string())?;
+    Ok(())
 }
 
 /// How a `save` takes uncommitted edits into the series.
@@ -192,53 +195,90 @@ pub enum Take<'a> {
 
 /// Regenerates `series/<crate>/` from the fork's commits.
 pub fn save(fork: &Fork, take: Take<'_>) -> Result<usize> {
+    take_edits(fork, take)?;
+    let count = export_commits(fork)?;
+    git::run(&fork.tree, &["tag", "-f", "applied"])?;
+    fs::write(fork.stamp(), fork.series_digest()?)?;
+    Ok(count)
+}
+
+/// Turns the fork's uncommitted edits into commits as `take` says, or refuses them.
+fn take_edits(fork: &Fork, take: Take<'_>) -> Result<()> {
     let tree = &fork.tree;
     let dirty = !git::run(tree, &["status", "--porcelain", "--untracked-files=all"])?
         .trim()
         .is_empty();
     match (dirty, take) {
-        (false, _) => {}
-        (true, Take::CommitsKeepingEdits) => eprintln!(
-            "xtask: {} has uncommitted edits; exporting its commits only and leaving the edits",
-            tree.display()
-        ),
+        (false, _) => Ok(()),
+        (true, Take::CommitsKeepingEdits) => {
+            eprintln!(
+                "xtask: {} has uncommitted edits; exporting its commits only and leaving the edits",
+                tree.display()
+            );
+            Ok(())
+        }
         (true, Take::CommitsOnly) => bail!(
             "{} has uncommitted edits. Say where they go: `--message-file F` makes them a new patch \
              (F holds its header), `--into N` folds them into patch N; or commit them inside the fork.",
             tree.display()
         ),
-        (true, Take::New(message)) => {
-            let msg = fs::canonicalize(message)?;
-            git::run(tree, &["add", "-A"])?;
-            git::run(tree, &["commit", "-q", "--no-verify", "-F", msg.to_str().context("path")?])?;
-        }
-        (true, Take::Into(n)) => {
-            let commits = git::run(tree, &["rev-list", "--reverse", "upstream..HEAD"])?;
-            let target = commits
-                .lines()
-                .nth(n.checked_sub(1).context("patches are numbered from 1")?)
-                .with_context(|| format!("{} has no patch number {n}", fork.pin.name))?
-                .to_string();
-            git::run(tree, &["add", "-A"])?;
-            git::run(tree, &["commit", "-q", "--no-verify", &format!("--fixup={target}")])?;
-            let env = [("GIT_SEQUENCE_EDITOR", "true"), ("GIT_EDITOR", "true")];
-            if let Err(err) = git::run_env(tree, &["rebase", "-q", "-i", "--autosquash", "upstream"], &env) {
-                let _ = git::run(tree, &["rebase", "--abort"]);
-                bail!("folding the edits into patch {n} conflicts with a later patch: {err:#}");
-            }
-        }
+        (true, Take::New(message)) => commit_as_new_patch(tree, message),
+        (true, Take::Into(n)) => fold_into_patch(fork, n),
     }
+}
+
+fn commit_as_new_patch(tree: &Path, message: &Path) -> Result<()> {
+    let msg = fs::canonicalize(message)?;
+    git::run(tree, &["add", "-A"])?;
+    git::run(
+        tree,
+        &[
+            "commit",
+            "-q",
+            "--no-verify",
+            "-F",
+            msg.to_str().context("path")?,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Folds the uncommitted edits into patch `n` (1-based) with git's fixup and autosquash.
+fn fold_into_patch(fork: &Fork, n: usize) -> Result<()> {
+    let tree = &fork.tree;
+    let commits = git::run(tree, &["rev-list", "--reverse", "upstream..HEAD"])?;
+    let target = commits
+        .lines()
+        .nth(n.checked_sub(1).context("patches are numbered from 1")?)
+        .with_context(|| format!("{} has no patch number {n}", fork.pin.name))?
+        .to_string();
+    git::run(tree, &["add", "-A"])?;
+    git::run(
+        tree,
+        &["commit", "-q", "--no-verify", &format!("--fixup={target}")],
+    )?;
+    let env = [("GIT_SEQUENCE_EDITOR", "true"), ("GIT_EDITOR", "true")];
+    let rebase = ["rebase", "-q", "-i", "--autosquash", "upstream"];
+    if let Err(err) = git::run_env(tree, &rebase, &env) {
+        let _ = git::run(tree, &["rebase", "--abort"]);
+        bail!("folding the edits into patch {n} conflicts with a later patch: {err:#}");
+    }
+    Ok(())
+}
+
+/// Replaces `series/<crate>/` with one patch file per commit after `upstream`.
+fn export_commits(fork: &Fork) -> Result<usize> {
     for old in fork.patches()? {
         fs::remove_file(old)?;
     }
-    let count = git::run(tree, &["rev-list", "--count", "upstream..HEAD"])?
+    let count = git::run(&fork.tree, &["rev-list", "--count", "upstream..HEAD"])?
         .trim()
         .parse::<usize>()?;
     if count > 0 {
         fs::create_dir_all(&fork.series_dir)?;
         let out = fork.series_dir.to_str().context("path")?;
         git::run(
-            tree,
+            &fork.tree,
             &[
                 "format-patch",
                 "-q",
@@ -254,8 +294,6 @@ pub fn save(fork: &Fork, take: Take<'_>) -> Result<usize> {
     } else if fork.series_dir.exists() && fs::read_dir(&fork.series_dir)?.next().is_none() {
         fs::remove_dir(&fork.series_dir)?;
     }
-    git::run(tree, &["tag", "-f", "applied"])?;
-    fs::write(fork.stamp(), fork.series_digest()?)?;
     Ok(count)
 }
 
