@@ -12,15 +12,15 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::pins::cargo;
-use crate::repo_root;
 use crate::series::{self, Fork};
+use crate::{repo_root, soak};
 
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
 pub struct TestArgs {
     /// Skip the drop-in API check (cargo-semver-checks), e.g. for a quick local run.
     #[arg(long)]
-    no_semver: bool,
+    pub no_semver: bool,
     /// Extra arguments for `cargo nextest run` (after `--`), e.g. a filter.
     #[arg(last = true)]
     nextest: Vec<String>,
@@ -76,8 +76,8 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask test`: apply the series, lint, build outside the namespace, run every test
-/// inside it, then the drop-in API check.
+/// `cargo xtask test` (after `needs::for_test` is satisfied): apply the series, lint, build
+/// outside the namespace, run every test inside it, then the drop-in API check.
 pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     let root = repo_root();
     for fork in forks {
@@ -86,6 +86,7 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     }
     tool_tests(&root)?;
     lint(&root)?;
+    check_upstream_side(&root)?;
     nextest(&root, args)?;
     if !args.no_semver {
         semver(forks, None)?;
@@ -104,6 +105,22 @@ fn tool_tests(root: &Path) -> Result<()> {
             "target/xtask-build",
         ]),
         "the tool's own tests (checksums, patch series)",
+    )
+}
+
+/// Compiles what the soak builds against unpatched upstream: the harness without its `patched`
+/// feature, in the soak's generated workspace without `[patch]`. Only the soak runs that side,
+/// so without this check it could stop compiling unseen. A `cargo check` is enough: the
+/// question is whether it compiles against upstream's API, and checking is the cheapest build.
+fn check_upstream_side(root: &Path) -> Result<()> {
+    let dir = soak::baseline_workspace(root)?;
+    run(
+        Command::new(cargo())
+            .current_dir(root)
+            .args(["check", "--quiet", "--manifest-path"])
+            .arg(dir.join("Cargo.toml"))
+            .args(["--no-default-features", "--lib", "--bins"]),
+        "cargo check of the harness against unpatched upstream (the soak's upstream side)",
     )
 }
 
@@ -239,16 +256,6 @@ fn write_patch_config(dir: &Path, forks: &[Fork], except: &str) -> Result<()> {
 /// `cargo xtask semver`: every fork with patches keeps its upstream public API.
 pub fn semver(forks: &[Fork], only: Option<&str>) -> Result<()> {
     let root = repo_root();
-    let have = Command::new(cargo())
-        .args(["semver-checks", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        run(
-            Command::new(cargo()).args(["install", "cargo-semver-checks", "--locked"]),
-            "installing cargo-semver-checks (once per machine, several minutes)",
-        )?;
-    }
     for fork in forks {
         if only.is_some_and(|o| o != fork.pin.name)
             || (only.is_none() && fork.patches()?.is_empty())

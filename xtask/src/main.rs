@@ -1,13 +1,15 @@
 //! `cargo xtask`: the project's own tool.
 //!
 //! It materialises the forks from the pinned crates.io packages plus our patch series, keeps
-//! the series in sync with edits, exports the patched crates to another project, and runs the project's jobs (tests,
-//! soak, drop-in API check). Node code never runs in this process: tests and
-//! soak binaries go through cargo, whose target runner puts them in a network namespace.
+//! the series in sync with edits, exports the patched crates to another project, and runs the
+//! project's jobs (tests, soak, drop-in API check) once the machine has what they need. Node
+//! code never runs in this process: tests and soak binaries go through cargo, whose target
+//! runner puts them in a network namespace.
 
 mod export;
 mod git;
 mod jobs;
+mod needs;
 mod pins;
 mod series;
 mod soak;
@@ -129,9 +131,18 @@ fn main() -> Result<()> {
         Cmd::Patch(PatchCmd::Export { dir, root, all }) => {
             export::export(&forks(manifest)?, &dir, root.as_deref(), all)
         }
-        Cmd::Test(args) => jobs::test(&forks(manifest)?, &args),
-        Cmd::Soak(args) => soak::soak(&forks(manifest)?, &args),
-        Cmd::Semver { krate } => jobs::semver(&forks(manifest)?, krate.as_deref()),
+        Cmd::Test(args) => {
+            needs::ensure("cargo xtask test", &needs::for_test(!args.no_semver))?;
+            jobs::test(&forks(manifest)?, &args)
+        }
+        Cmd::Soak(args) => {
+            needs::ensure("cargo xtask soak", &needs::for_soak())?;
+            soak::soak(&forks(manifest)?, &args)
+        }
+        Cmd::Semver { krate } => {
+            needs::ensure("cargo xtask semver", &needs::for_semver())?;
+            jobs::semver(&forks(manifest)?, krate.as_deref())
+        }
     }
 }
 

@@ -118,7 +118,7 @@ fn run(cmd: &mut Command, what: &str) -> Result<bool> {
     Ok(status.success())
 }
 
-/// `cargo xtask soak`.
+/// `cargo xtask soak` (after `needs::for_soak` is satisfied).
 pub fn soak(forks: &[Fork], args: &SoakArgs) -> Result<()> {
     let root = repo_root();
     if !args.no_apply {
