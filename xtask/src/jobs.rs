@@ -76,14 +76,16 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask test` (after `needs::for_test` is satisfied): apply the series, lint, build
-/// outside the namespace, run every test inside it, then the drop-in API check.
+/// `cargo xtask test` (after `needs::for_test` is satisfied): apply and check the series and
+/// the index, lint, build outside the namespace, run every test inside it, then the drop-in API
+/// check.
 pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     let root = repo_root();
     for fork in forks {
         series::baseline(fork, &root)?;
         series::apply(fork)?;
     }
+    crate::patch_check(forks)?;
     tool_tests(&root)?;
     lint(&root)?;
     check_upstream_side(&root)?;
@@ -104,7 +106,7 @@ fn tool_tests(root: &Path) -> Result<()> {
             "--target-dir",
             "target/xtask-build",
         ]),
-        "the tool's own tests (checksums, patch series)",
+        "the tool's own tests (checksums, patch series, index generator)",
     )
 }
 

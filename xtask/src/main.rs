@@ -1,16 +1,20 @@
 //! `cargo xtask`: the project's own tool.
 //!
 //! It materialises the forks from the pinned crates.io packages plus our patch series, keeps
-//! the series in sync with edits, exports the patched crates to another project, and runs the
-//! project's jobs (tests, soak, drop-in API check) once the machine has what they need. Node
-//! code never runs in this process: tests and soak binaries go through cargo, whose target
-//! runner puts them in a network namespace.
+//! the series in sync with edits, exports the patched crates to another project, writes the
+//! index of FIXME resolutions (docs/fixme-resolutions.md), and runs the project's jobs (tests,
+//! soak, drop-in API check) once the machine has what they need. Node code never runs in this
+//! process: tests and soak binaries go through cargo, whose target runner puts them in a
+//! network namespace.
 
+mod docs;
 mod export;
 mod git;
+mod header;
 mod jobs;
 mod needs;
 mod pins;
+mod resolutions;
 mod series;
 mod soak;
 
@@ -38,6 +42,8 @@ enum Cmd {
     Test(jobs::TestArgs),
     /// The main job: churn soak against upstream and our forks, side by side (see README).
     Soak(soak::SoakArgs),
+    /// Write docs/fixme-resolutions.md from the patch headers and series/resolutions.toml.
+    Docs,
     /// Check that every patched fork keeps upstream's public API (cargo-semver-checks).
     Semver {
         /// Only this package.
@@ -65,7 +71,8 @@ enum PatchCmd {
         #[arg(long, conflicts_with_all = ["message_file", "into"])]
         keep_edits: bool,
     },
-    /// Verify that every series applies to pristine and every materialised tree equals it.
+    /// Verify that every series applies to pristine, every materialised tree equals it, and
+    /// docs/fixme-resolutions.md is what `cargo xtask docs` writes.
     Check,
     /// Write the patched crates into DIR and print the `[patch.crates-io]` block for them.
     Export {
@@ -139,6 +146,7 @@ fn main() -> Result<()> {
             needs::ensure("cargo xtask soak", &needs::for_soak())?;
             soak::soak(&forks(manifest)?, &args)
         }
+        Cmd::Docs => docs::write(&forks(manifest)?, &repo_root()),
         Cmd::Semver { krate } => {
             needs::ensure("cargo xtask semver", &needs::for_semver())?;
             jobs::semver(&forks(manifest)?, krate.as_deref())
@@ -186,7 +194,8 @@ fn patch_save(forks: &[series::Fork], krate: Option<&str>, take: series::Take) -
     Ok(())
 }
 
-/// `patch check`: every series applies and every materialised tree equals it.
+/// `patch check`: every series, then the index of FIXME resolutions. Also run by
+/// `cargo xtask test`.
 pub fn patch_check(forks: &[series::Fork]) -> Result<()> {
     let root = repo_root();
     let mut failed = 0;
@@ -205,9 +214,13 @@ pub fn patch_check(forks: &[series::Fork]) -> Result<()> {
         );
         failed += usize::from(!report(&summary, &problems));
     }
+    let problems = docs::check(forks, &root)?;
+    let index = format!("{:<18} {}", "index", docs::PAGE);
+    failed += usize::from(!report(&index, &problems));
     if failed > 0 {
         bail!(
-            "{failed} fork(s) fail the patch check; `cargo xtask patch save` keeps unsaved edits"
+            "{failed} of the checks above failed (`cargo xtask patch save` keeps unsaved edits; \
+             `cargo xtask docs` rewrites the index)"
         );
     }
     Ok(())

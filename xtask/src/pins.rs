@@ -4,6 +4,7 @@
 //! A package is only ever unpacked from a `.crate` file whose sha256 equals the pin; the lock
 //! file cargo writes while fetching must carry the same checksum. Either mismatch is a hard error.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -145,6 +146,34 @@ pub fn unpack(pin: &Pin, crate_file: &Path, dest: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The text of the files `wanted` (paths inside the package, e.g. `src/lib.rs`) from a verified
+/// `.crate`, without unpacking it. Files the package does not have are left out.
+pub fn read_files(
+    pin: &Pin,
+    crate_file: &Path,
+    wanted: &BTreeSet<String>,
+) -> Result<BTreeMap<String, String>> {
+    verify(pin, crate_file)?;
+    let top = Path::new(&pin.id()).to_path_buf();
+    let mut found = BTreeMap::new();
+    let mut archive = open_archive(crate_file)?;
+    for entry in archive.entries().context("reading archive")? {
+        let mut entry = entry.context("reading archive entry")?;
+        let path = entry.path()?.into_owned();
+        let Some(rel) = path.strip_prefix(&top).ok().and_then(Path::to_str) else {
+            continue;
+        };
+        if wanted.contains(rel) {
+            let mut text = String::new();
+            entry
+                .read_to_string(&mut text)
+                .with_context(|| format!("reading {} from {}", rel, crate_file.display()))?;
+            found.insert(rel.to_string(), text);
+        }
+    }
+    Ok(found)
+}
+
 fn open_archive(crate_file: &Path) -> Result<tar::Archive<flate2::read::GzDecoder<fs::File>>> {
     let file =
         fs::File::open(crate_file).with_context(|| format!("opening {}", crate_file.display()))?;
@@ -250,6 +279,11 @@ pub(crate) mod tests {
         extra: Option<&str>,
     ) -> PathBuf {
         build_crate(dir, name, version, "pub fn hello() {}\n", extra)
+    }
+
+    /// A package whose only file is `src/lib.rs` with `lib_rs` in it.
+    pub(crate) fn make_crate_with(dir: &Path, name: &str, version: &str, lib_rs: &str) -> PathBuf {
+        build_crate(dir, name, version, lib_rs, None)
     }
 
     fn build_crate(

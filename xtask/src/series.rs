@@ -14,10 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::git;
+use crate::header::{self, Header};
 use crate::pins::{self, Pin};
-
-/// Fields every patch header must carry (see docs/patch-workflow.md).
-pub const HEADER_FIELDS: [&str; 5] = ["Problem:", "Cause:", "Fix:", "Test:", "Upstream-Status:"];
 
 /// A pinned package, where its fork lives and where its series is kept.
 pub struct Fork {
@@ -310,14 +308,16 @@ pub fn check(fork: &Fork, scratch: &Path) -> Result<CheckReport> {
     let mut report = CheckReport::default();
     let patches = fork.patches()?;
     for patch in &patches {
-        let text = fs::read_to_string(patch)?;
-        let header = text.split("\n---\n").next().unwrap_or("");
-        for field in HEADER_FIELDS {
-            if !header.lines().any(|l| l.starts_with(field)) {
-                report
-                    .problems
-                    .push(format!("{}: header lacks `{field}`", patch.display()));
-            }
+        let header = Header::parse(&fs::read_to_string(patch)?);
+        if header.subject.is_empty() {
+            report
+                .problems
+                .push(format!("{}: header lacks a subject", patch.display()));
+        }
+        for field in header::FIELDS.iter().filter(|f| header.field(f).is_none()) {
+            report
+                .problems
+                .push(format!("{}: header lacks `{field}:`", patch.display()));
         }
     }
     if scratch.exists() {
