@@ -25,7 +25,7 @@ use crate::node::{
 };
 use crate::probe::{process_figures, Reading, Sample, SampleHistory};
 use crate::scenario::{
-    gossip_payload, parse_gossip_payload, plan, Ending, Leave, PeerPlan, ScenarioConfig,
+    gossip_payload, parse_gossip_payload, plan, Ending, Leave, PeerPlan, PeerTtl, ScenarioConfig,
 };
 use crate::settle::{heap_has_settled, MAX_EXTRA_PAUSE, SETTLE_TOLERANCE_BYTES, SETTLE_WINDOW};
 use crate::stats;
@@ -229,6 +229,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         None,
         &topics,
         &topic_map,
+        scenario.peer_ttl,
         &counters,
         &mut receivers,
     )
@@ -241,6 +242,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
             Some(&hub_addr),
             &topics,
             &topic_map,
+            scenario.peer_ttl,
             &counters,
             &mut receivers,
         )
@@ -290,6 +292,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
         let hub_node = hub.node.clone();
         let hub_store = hub.store.clone();
         let topic_map = topic_map.clone();
+        let peer_ttl = scenario.peer_ttl;
         async move {
             let figures = process_figures();
             // The nodes' heap, not the harness's record of it (see `SampleHistory`).
@@ -302,8 +305,11 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
             let mut structures = Vec::new();
             // A hub that does not answer within the timeout is itself a finding: counted, and
             // the run goes on instead of hanging with it.
-            match tokio::time::timeout(HUB_CALL_TIMEOUT, stats::hub_readings(&hub_node, &hub_store))
-                .await
+            match tokio::time::timeout(
+                HUB_CALL_TIMEOUT,
+                stats::hub_readings(&hub_node, &hub_store, peer_ttl),
+            )
+            .await
             {
                 Ok(Ok(readings)) => structures.extend(readings),
                 Ok(Err(_)) | Err(_) => {
@@ -487,6 +493,7 @@ async fn start_long_lived(
     hub: Option<&NodeAddress>,
     topics: &[MeshTopic],
     topic_map: &SharedTopicMap,
+    peer_ttl: PeerTtl,
     counters: &Arc<Counters>,
     receivers: &mut JoinSet<()>,
 ) -> Result<LongLived> {
@@ -497,7 +504,7 @@ async fn start_long_lived(
         bootstrap,
         store: store.clone(),
         topic_map: topic_map.clone(),
-        long_lived: true,
+        long_lived: Some(peer_ttl),
     })
     .await?;
     if let Some(hub) = hub {
@@ -672,7 +679,7 @@ async fn run_peer(
             bootstrap: false,
             store,
             topic_map: topic_map.clone(),
-            long_lived: false,
+            long_lived: None,
         })
         .await?;
         node.add_peer(hub).await?;

@@ -12,6 +12,7 @@ use p2panda_net::{Network, NetworkBuilder, NodeAddress, SyncConfiguration};
 use p2panda_store::{MemoryStore, OperationStore};
 use p2panda_sync::log_sync::{LogSyncProtocol, TopicLogMap};
 
+use crate::scenario::PeerTtl;
 use crate::topic::MeshTopic;
 
 /// Log ids per author, as log sync's `TopicLogMap` returns them.
@@ -82,9 +83,10 @@ pub struct NodeSpec {
     pub store: HarnessStore,
     /// Which logs belong to which topic.
     pub topic_map: SharedTopicMap,
-    /// Whether it lives for the whole run (hub, witnesses): such nodes get the settings a
-    /// long-running mesh node would have (see [`crate::stats::long_lived_builder`]).
-    pub long_lived: bool,
+    /// `Some` for a node that lives for the whole run (hub, witnesses): such nodes get the
+    /// settings a long-running mesh node would have, with this peer TTL (see
+    /// [`crate::stats::long_lived_builder`]).
+    pub long_lived: Option<PeerTtl>,
 }
 
 /// Builds a node that can reach nothing but loopback.
@@ -102,8 +104,8 @@ pub async fn build_node(spec: NodeSpec) -> Result<Network<MeshTopic>> {
     if spec.bootstrap {
         builder = builder.bootstrap();
     }
-    if spec.long_lived {
-        builder = crate::stats::long_lived_builder(builder);
+    if let Some(peer_ttl) = spec.long_lived {
+        builder = crate::stats::long_lived_builder(builder, peer_ttl);
     }
     builder.build().await.context("building a loopback node")
 }

@@ -128,7 +128,35 @@ pub const FILLS_TO_BOUND: &[&str] = &[
     "p2panda_store.logs",
 ];
 
+/// The address book's figures, which grow by one peer per churn cycle by design while every
+/// departed peer is within the peer TTL (the fork's default of 30 minutes outlasts a soak).
+pub const REMEMBERED_WITHIN_TTL: &[&str] = &[
+    "p2panda_net.address_book.peers",
+    "p2panda_net.address_book.addresses",
+    "p2panda_net.address_book.topic_associations",
+];
+
+/// Highest acceptable heap a hub with default settings keeps per departed peer it still
+/// remembers: its address-book record (addresses, topics, last-seen) and nothing of the
+/// connection, gossip, sync or dial state only a connected peer needs.
+pub const REMEMBERED_PEER_HEAP_BYTES: f64 = 2048.0;
+
 impl Criteria {
+    /// The criteria of a run whose long-lived nodes remember every departed peer (the fork's
+    /// default peer TTL): the address book fills up to its bound by design, and the heap per
+    /// churn cycle, which is then the heap per remembered peer, is held to
+    /// [`REMEMBERED_PEER_HEAP_BYTES`].
+    pub fn remembering_peers() -> Self {
+        let mut criteria = Self {
+            heap_bytes_per_cycle: REMEMBERED_PEER_HEAP_BYTES,
+            ..Self::default()
+        };
+        criteria
+            .fills_to_bound
+            .extend(REMEMBERED_WITHIN_TTL.iter().map(|s| (*s).to_owned()));
+        criteria
+    }
+
     /// The growth limit per churn cycle of a whole-process heap figure, `None` for any other.
     pub fn heap_limit(&self, name: &str) -> Option<f64> {
         match name {
@@ -320,6 +348,14 @@ fn settled_change(samples: &[Sample], name: &str) -> Option<(f64, f64)> {
     let (b, _) = figure(last, name)?;
     let cycles = (last.cycles - first.cycles) as f64;
     Some(((b as f64 - a as f64) / cycles, cycles))
+}
+
+/// Heap bytes per remembered peer: the change of the heap between the first and the last
+/// settled sample over the change of the hub's known peers, when that grew.
+pub fn heap_per_remembered_peer(samples: &[Sample]) -> Option<f64> {
+    let (heap, cycles) = settled_change(samples, "process.heap_bytes")?;
+    let (peers, _) = settled_change(samples, "p2panda_net.address_book.peers")?;
+    (peers * cycles >= 1.0).then(|| heap / peers)
 }
 
 /// The heap's verdict from its slope and the slope's 95% interval: growth beyond `limit` is

@@ -33,6 +33,22 @@ pub struct ScenarioConfig {
     pub messages_per_peer: usize,
     /// Operations each short-lived peer offers for log sync.
     pub operations_per_peer: usize,
+    /// How long the long-lived nodes remember a departed peer (our forks only).
+    pub peer_ttl: PeerTtl,
+}
+
+/// How long the long-lived nodes' address books remember a peer that gave no sign of life.
+/// Upstream has no such setting and remembers every peer for ever.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeerTtl {
+    /// [`crate::stats::LONG_LIVED_PEER_TTL`]: departed peers are forgotten before the settled
+    /// samples, which then show only what the long-lived nodes keep for good.
+    #[default]
+    Short,
+    /// The fork's default (`AddressBookConfig::default()`, 30 minutes), as a user who sets
+    /// nothing runs it: every departed peer is still remembered at the settled samples, which
+    /// then show what one costs.
+    Default,
 }
 
 /// Default limit on churn time, in seconds: long enough for the fork to do the default 600
@@ -51,6 +67,7 @@ impl Default for ScenarioConfig {
             witnesses: 2,
             messages_per_peer: 2,
             operations_per_peer: 2,
+            peer_ttl: PeerTtl::Short,
         }
     }
 }

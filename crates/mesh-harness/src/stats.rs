@@ -10,6 +10,7 @@ use p2panda_net::{Network, NetworkBuilder};
 
 use crate::node::HarnessStore;
 use crate::probe::Reading;
+use crate::scenario::PeerTtl;
 use crate::topic::MeshTopic;
 
 /// Operations a long-lived node's store keeps (fork only): small enough that a default soak
@@ -44,22 +45,30 @@ pub fn long_lived_store() -> HarnessStore {
 }
 
 /// Builder settings of a long-lived node (hub and witnesses): on our fork, an address book
-/// with [`LONG_LIVED_PEER_TTL`]; upstream has no setting to give.
-pub fn long_lived_builder(builder: NetworkBuilder<MeshTopic>) -> NetworkBuilder<MeshTopic> {
+/// with the given peer TTL; upstream has no setting to give.
+pub fn long_lived_builder(
+    builder: NetworkBuilder<MeshTopic>,
+    peer_ttl: PeerTtl,
+) -> NetworkBuilder<MeshTopic> {
     #[cfg(feature = "patched")]
     {
-        builder.address_book(long_lived_address_book())
+        builder.address_book(long_lived_address_book(peer_ttl))
     }
     #[cfg(not(feature = "patched"))]
     {
+        let _ = peer_ttl;
         builder
     }
 }
 
-/// The address book of a long-lived node: the fork's defaults with [`LONG_LIVED_PEER_TTL`].
+/// The address book of a long-lived node: the fork's defaults, with [`LONG_LIVED_PEER_TTL`]
+/// unless the default TTL is asked for.
 #[cfg(feature = "patched")]
-fn long_lived_address_book() -> p2panda_net::AddressBookConfig {
-    p2panda_net::AddressBookConfig::default().peer_ttl(LONG_LIVED_PEER_TTL)
+fn long_lived_address_book(peer_ttl: PeerTtl) -> p2panda_net::AddressBookConfig {
+    match peer_ttl {
+        PeerTtl::Short => p2panda_net::AddressBookConfig::default().peer_ttl(LONG_LIVED_PEER_TTL),
+        PeerTtl::Default => p2panda_net::AddressBookConfig::default(),
+    }
 }
 
 /// Every structure size the hub can report: the address book, topic streams, gossip buffers,
@@ -67,10 +76,14 @@ fn long_lived_address_book() -> p2panda_net::AddressBookConfig {
 /// on our fork; only the number of known peers on upstream.
 ///
 /// An error means the node did not answer (its engine is gone or stuck).
-pub async fn hub_readings(node: &Network<MeshTopic>, store: &HarnessStore) -> Result<Vec<Reading>> {
+pub async fn hub_readings(
+    node: &Network<MeshTopic>,
+    store: &HarnessStore,
+    peer_ttl: PeerTtl,
+) -> Result<Vec<Reading>> {
     #[cfg(feature = "patched")]
     {
-        let mut readings = address_book_readings(node).await?;
+        let mut readings = address_book_readings(node, peer_ttl).await?;
         readings.extend(topic_readings(node).await?);
         readings.extend(gossip_readings(node).await?);
         readings.extend(incoming_readings(node));
@@ -79,7 +92,7 @@ pub async fn hub_readings(node: &Network<MeshTopic>, store: &HarnessStore) -> Re
     }
     #[cfg(not(feature = "patched"))]
     {
-        let _ = store;
+        let _ = (store, peer_ttl);
         let peers = node.known_peers().await?;
         Ok(vec![Reading::new(
             "p2panda_net.address_book.peers",
@@ -89,10 +102,13 @@ pub async fn hub_readings(node: &Network<MeshTopic>, store: &HarnessStore) -> Re
 }
 
 #[cfg(feature = "patched")]
-async fn address_book_readings(node: &Network<MeshTopic>) -> Result<Vec<Reading>> {
+async fn address_book_readings(
+    node: &Network<MeshTopic>,
+    peer_ttl: PeerTtl,
+) -> Result<Vec<Reading>> {
     let book = node.address_book_stats().await?;
     // The bounds the hub was built with (see `long_lived_builder`).
-    let config = long_lived_address_book();
+    let config = long_lived_address_book(peer_ttl);
     let max_peers = config.get_max_peers() as u64;
     let prefix = "p2panda_net.address_book";
     Ok(vec![

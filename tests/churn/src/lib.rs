@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mesh_harness::driver::{RunOptions, RunOutcome};
 use mesh_harness::report::{self, Criteria, Verdict};
-use mesh_harness::scenario::ScenarioConfig;
+use mesh_harness::scenario::{PeerTtl, ScenarioConfig};
 
 /// The short, seeded scenario the churn tests run: waves of four peers, about a second per cycle
 /// in a debug build on an idle machine; never more than 150 s of churn.
@@ -20,6 +20,7 @@ pub fn short_run(seed: u64, cycles: usize) -> RunOptions {
             witnesses: 1,
             messages_per_peer: 2,
             operations_per_peer: 2,
+            peer_ttl: PeerTtl::Short,
         },
         sample_every: Duration::from_millis(500),
         // Outlasts QUIC's 30 s handshake timeout, which ends the hub's dials to departed peers:

@@ -15,6 +15,7 @@ use mesh_harness::alloc::{self, CountingAlloc};
 use mesh_harness::node::{build_node, NodeSpec, SharedTopicMap};
 use mesh_harness::probe::process_figures;
 use mesh_harness::report::least_squares;
+use mesh_harness::scenario::PeerTtl;
 use mesh_harness::stats::long_lived_store;
 use mesh_harness::topic::MeshTopic;
 
@@ -37,7 +38,7 @@ async fn lone_bootstrap_node_stays_flat() {
         bootstrap: true,
         store: long_lived_store(),
         topic_map: SharedTopicMap::default(),
-        long_lived: true,
+        long_lived: Some(PeerTtl::Short),
     })
     .await
     .expect("building a bootstrap node");
