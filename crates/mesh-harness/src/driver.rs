@@ -13,22 +13,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use p2panda_core::{Body, Header, PrivateKey, PublicKey};
+use p2panda_core::{PrivateKey, PublicKey};
 use p2panda_net::{FromNetwork, Network, NodeAddress, SystemEvent, ToNetwork, TopicId};
-use p2panda_store::OperationStore;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::compat;
 use crate::ledger::{long_lived_name, Ledger, MissedMessage};
-use crate::node::{
-    address_of, build_node, write_operations, HarnessStore, NodeSpec, SharedTopicMap, LOG_ID,
-};
+use crate::node::{address_of, build_node, NodeSpec, SharedTopicMap};
 use crate::probe::{process_figures, Reading, Sample, SampleHistory};
 use crate::scenario::{
     gossip_payload, parse_gossip_payload, plan, Ending, Leave, PeerPlan, PeerTtl, ScenarioConfig,
 };
 use crate::settle::{heap_has_settled, MAX_EXTRA_PAUSE, SETTLE_TOLERANCE_BYTES, SETTLE_WINDOW};
-use crate::stats;
+use crate::store::{ingest, write_operations, HarnessStore};
 use crate::topic::MeshTopic;
 
 /// How long a short-lived peer waits for its overlay before it gives up publishing.
@@ -307,7 +305,7 @@ pub async fn run(options: RunOptions, mut on_sample: impl FnMut(&Sample)) -> Res
             // the run goes on instead of hanging with it.
             match tokio::time::timeout(
                 HUB_CALL_TIMEOUT,
-                stats::hub_readings(&hub_node, &hub_store, peer_ttl),
+                compat::hub_readings(&hub_node, &hub_store, peer_ttl),
             )
             .await
             {
@@ -498,7 +496,7 @@ async fn start_long_lived(
     receivers: &mut JoinSet<()>,
 ) -> Result<LongLived> {
     let bootstrap = matches!(role, Role::Hub);
-    let store = stats::long_lived_store();
+    let store = compat::long_lived_store();
     let node = build_node(NodeSpec {
         private_key: None,
         bootstrap,
@@ -550,21 +548,6 @@ async fn start_long_lived(
         store,
         _senders: senders,
     })
-}
-
-/// Stores an operation received through sync, as an application would.
-async fn ingest(
-    store: &mut HarnessStore,
-    header_bytes: &[u8],
-    payload: Option<Vec<u8>>,
-) -> Result<()> {
-    let header: Header<()> = p2panda_core::cbor::decode_cbor(header_bytes)?;
-    let body = payload.map(|bytes| Body::new(&bytes));
-    store
-        .insert_operation(header.hash(), &header, body.as_ref(), header_bytes, &LOG_ID)
-        .await
-        .map_err(|err| anyhow::anyhow!("{err}"))?;
-    Ok(())
 }
 
 type Reader = (
@@ -739,7 +722,7 @@ async fn run_peer(
         let mut reading = Some((stop_tx, reader));
         match plan.ending {
             Ending::Unsubscribe => {
-                stats::unsubscribe(&node, &topic).await?;
+                compat::unsubscribe(&node, &topic).await?;
                 drop(tx.take());
                 stop_reader(&mut reading).await;
             }

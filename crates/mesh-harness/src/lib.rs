@@ -9,12 +9,15 @@
 //! - [`report`]: tables, slopes, CSV and the SVG chart.
 //! - [`settle`]: when a settled pause may end (the heap has stopped falling).
 //! - [`ops`]: `/metrics` (Prometheus) and `/health` (JSON) on a loopback address.
-//! - [`stats`]: the one place that knows whether it builds against our forks or upstream.
+//! - [`compat`]: the one place that knows whether it builds against our forks or upstream.
+//! - [`store`]: a node's log store, and writing and ingesting operations.
+//! - [`stats`]: [`compat`]'s public items under their former path.
 //!
 //! Node code must only ever see loopback: run binaries and tests through cargo, whose runner
 //! (`scripts/netns-run`) puts them in a network namespace that has only `lo`.
 
 pub mod alloc;
+pub mod compat;
 pub mod driver;
 pub mod ledger;
 pub mod node;
@@ -24,4 +27,5 @@ pub mod report;
 pub mod scenario;
 pub mod settle;
 pub mod stats;
+pub mod store;
 pub mod topic;

@@ -7,25 +7,22 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
-use p2panda_core::{Body, Hash, Header, PrivateKey, PublicKey};
+use p2panda_core::{PrivateKey, PublicKey};
 use p2panda_net::{Network, NetworkBuilder, NodeAddress, SyncConfiguration};
-use p2panda_store::{MemoryStore, OperationStore};
 use p2panda_sync::log_sync::{LogSyncProtocol, TopicLogMap};
 
+use crate::compat;
 use crate::scenario::PeerTtl;
 use crate::topic::MeshTopic;
+
+// The store a node syncs from, where callers of the node look for it.
+pub use crate::store::{write_operations, HarnessStore, LOG_ID};
 
 /// Log ids per author, as log sync's `TopicLogMap` returns them.
 pub type Logs = HashMap<PublicKey, Vec<u64>>;
 
 /// The network id every node of the harness uses.
 pub const NETWORK_ID: [u8; 32] = *b"mesh-patches/harness/network-id!";
-
-/// Log id of the one log each author writes.
-pub const LOG_ID: u64 = 0;
-
-/// The store of a harness node: one `u64` log id per author, no header extensions.
-pub type HarnessStore = MemoryStore<u64, ()>;
 
 /// Which authors' logs belong to which topic, shared by every node of a run.
 ///
@@ -85,7 +82,7 @@ pub struct NodeSpec {
     pub topic_map: SharedTopicMap,
     /// `Some` for a node that lives for the whole run (hub, witnesses): such nodes get the
     /// settings a long-running mesh node would have, with this peer TTL (see
-    /// [`crate::stats::long_lived_builder`]).
+    /// [`crate::compat::long_lived_builder`]).
     pub long_lived: Option<PeerTtl>,
 }
 
@@ -105,7 +102,7 @@ pub async fn build_node(spec: NodeSpec) -> Result<Network<MeshTopic>> {
         builder = builder.bootstrap();
     }
     if let Some(peer_ttl) = spec.long_lived {
-        builder = crate::stats::long_lived_builder(builder, peer_ttl);
+        builder = compat::long_lived_builder(builder, peer_ttl);
     }
     builder.build().await.context("building a loopback node")
 }
@@ -127,38 +124,4 @@ pub async fn address_of(node: &Network<MeshTopic>) -> Result<NodeAddress> {
         direct_addresses: sockets,
         relay_url: None,
     })
-}
-
-/// Appends `count` signed operations to `key`'s log [`LOG_ID`] in `store`.
-pub async fn write_operations(
-    store: &mut HarnessStore,
-    key: &PrivateKey,
-    count: usize,
-    label: &str,
-) -> Result<()> {
-    let mut backlink: Option<Hash> = None;
-    for seq_num in 0..count as u64 {
-        let body = Body::new(format!("{label}/{seq_num}").as_bytes());
-        let mut header = Header::<()> {
-            version: 1,
-            public_key: key.public_key(),
-            signature: None,
-            payload_size: body.size(),
-            payload_hash: Some(body.hash()),
-            timestamp: seq_num,
-            seq_num,
-            backlink,
-            previous: vec![],
-            extensions: None,
-        };
-        header.sign(key);
-        let bytes = p2panda_core::cbor::encode_cbor(&header).context("encoding a header")?;
-        let hash = header.hash();
-        store
-            .insert_operation(hash, &header, Some(&body), &bytes, &LOG_ID)
-            .await
-            .context("inserting an operation")?;
-        backlink = Some(hash);
-    }
-    Ok(())
 }

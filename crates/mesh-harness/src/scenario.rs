@@ -41,7 +41,7 @@ pub struct ScenarioConfig {
 /// Upstream has no such setting and remembers every peer for ever.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum PeerTtl {
-    /// [`crate::stats::LONG_LIVED_PEER_TTL`]: departed peers are forgotten before the settled
+    /// [`crate::compat::LONG_LIVED_PEER_TTL`]: departed peers are forgotten before the settled
     /// samples, which then show only what the long-lived nodes keep for good.
     #[default]
     Short,

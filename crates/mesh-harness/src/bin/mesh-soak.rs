@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
+use mesh_harness::compat;
 use mesh_harness::driver::{run, RunOptions};
 use mesh_harness::ops::{self, OpsState};
 use mesh_harness::probe;
@@ -162,14 +163,10 @@ fn main() -> ExitCode {
 }
 
 async fn soak(args: Args) -> Result<bool> {
-    let label = args.label.clone().unwrap_or_else(|| {
-        if cfg!(feature = "patched") {
-            "fork"
-        } else {
-            "upstream"
-        }
-        .to_owned()
-    });
+    let label = args
+        .label
+        .clone()
+        .unwrap_or_else(|| compat::BUILD_LABEL.to_owned());
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let scenario = ScenarioConfig {

@@ -1,0 +1,117 @@
+//! The seam between the harness and the forks' additive APIs: the one module that knows whether
+//! it builds against our forks or against upstream.
+//!
+//! With the `patched` feature (the default) the harness builds against our forks and uses their
+//! settings, stats and cleanup APIs here. Without it (the soak's upstream build) the same
+//! functions fall back to what upstream offers: no settings, no stats but the known peers, no
+//! store cap, no unsubscribe. Every `#[cfg(feature = "patched")]` of the library is in this
+//! module; the rest of the harness calls it and does not know which build it is.
+
+#[cfg(feature = "patched")]
+mod fork;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use p2panda_net::{Network, NetworkBuilder};
+
+use crate::probe::Reading;
+use crate::scenario::PeerTtl;
+use crate::store::HarnessStore;
+use crate::topic::MeshTopic;
+
+/// What a run is called when nobody names it: `fork` against our forks, `upstream` without.
+pub const BUILD_LABEL: &str = if cfg!(feature = "patched") {
+    "fork"
+} else {
+    "upstream"
+};
+
+/// Operations a long-lived node's store keeps (fork only): small enough that a default soak
+/// reaches it, so eviction is exercised and shown.
+pub const LONG_LIVED_STORE_MAX_OPERATIONS: usize = 400;
+/// Bytes a long-lived node's store keeps (fork only).
+pub const LONG_LIVED_STORE_MAX_BYTES: usize = 256 * 1024;
+/// How long a long-lived node remembers a peer that gave no sign of life (fork only), with
+/// [`PeerTtl::Short`].
+///
+/// Short-lived peers in the scenario live for a few seconds; with the fork's default (30
+/// minutes) the book would keep every peer that left during a run and show it growing up to the
+/// TTL horizon. A short TTL lets a run reach the steady state the default TTL reaches after 30
+/// minutes. Live peers refresh their entry with every topic announcement, so only departed peers
+/// expire. What the hub holds for a departed peer lasts about this TTL plus QUIC's 30 s
+/// handshake timeout (its dials to the departed peer until then), so the churn test's second
+/// half starts after that.
+pub const LONG_LIVED_PEER_TTL: Duration = Duration::from_secs(10);
+
+/// The store of a long-lived node: capped on our fork (evicting the oldest operations),
+/// unbounded on upstream, which has no cap.
+pub fn long_lived_store() -> HarnessStore {
+    #[cfg(feature = "patched")]
+    {
+        HarnessStore::capped(p2panda_store::memory::Capacity::new(
+            LONG_LIVED_STORE_MAX_OPERATIONS,
+            LONG_LIVED_STORE_MAX_BYTES,
+        ))
+    }
+    #[cfg(not(feature = "patched"))]
+    {
+        HarnessStore::new()
+    }
+}
+
+/// Builder settings of a long-lived node (hub and witnesses): on our fork, an address book
+/// with the given peer TTL; upstream has no setting to give.
+pub fn long_lived_builder(
+    builder: NetworkBuilder<MeshTopic>,
+    peer_ttl: PeerTtl,
+) -> NetworkBuilder<MeshTopic> {
+    #[cfg(feature = "patched")]
+    {
+        builder.address_book(fork::long_lived_address_book(peer_ttl))
+    }
+    #[cfg(not(feature = "patched"))]
+    {
+        let _ = peer_ttl;
+        builder
+    }
+}
+
+/// Every structure size the hub can report: the address book, topic streams, gossip buffers,
+/// the gossip actor's peers and connection tasks, QUIC's pending incoming attempts and the store
+/// on our fork; only the number of known peers on upstream.
+///
+/// An error means the node did not answer (its engine is gone or stuck).
+pub async fn hub_readings(
+    node: &Network<MeshTopic>,
+    store: &HarnessStore,
+    peer_ttl: PeerTtl,
+) -> Result<Vec<Reading>> {
+    #[cfg(feature = "patched")]
+    {
+        fork::hub_readings(node, store, peer_ttl).await
+    }
+    #[cfg(not(feature = "patched"))]
+    {
+        let _ = (store, peer_ttl);
+        let peers = node.known_peers().await?;
+        Ok(vec![Reading::new(
+            "p2panda_net.address_book.peers",
+            peers.len() as u64,
+        )])
+    }
+}
+
+/// Ends the node's subscription to `topic` explicitly. Upstream has no such call: there the
+/// caller's dropping of the handles is all that happens.
+pub async fn unsubscribe(node: &Network<MeshTopic>, topic: &MeshTopic) -> Result<()> {
+    #[cfg(feature = "patched")]
+    {
+        node.unsubscribe(topic).await
+    }
+    #[cfg(not(feature = "patched"))]
+    {
+        let _ = (node, topic);
+        Ok(())
+    }
+}
