@@ -102,6 +102,24 @@ impl Sample {
         );
         out
     }
+
+    /// The value and bound of the figure called `name` (as [`figures`](Self::figures) names
+    /// it), if the sample has it.
+    pub fn figure(&self, name: &str) -> Option<(u64, Option<u64>)> {
+        let process = |value| Some((value, None));
+        match name {
+            "process.heap_bytes" => process(self.heap_bytes),
+            "process.heap_blocks" => self.heap_blocks.and_then(process),
+            "process.rss_bytes" => process(self.rss_bytes),
+            "process.open_fds" => process(self.fds),
+            "process.tokio_tasks" => process(self.tasks),
+            _ => self
+                .structures
+                .iter()
+                .find(|r| r.name == name)
+                .map(|r| (r.value, r.bound)),
+        }
+    }
 }
 
 /// The samples of a run so far, and the heap they hold.
