@@ -1,91 +1,118 @@
 //! The CSV of a run's samples: one row per sample, one column per figure, so that another run
 //! can be compared with it later (`mesh-soak --compare-with`).
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use csv::{ReaderBuilder, StringRecord, Writer};
 
 use super::figure_names;
 use crate::probe::{Reading, Sample};
 
-/// Writes every sample as CSV: `elapsed_s,cycles`, then one column per figure.
+/// The columns before the figures: seconds since the run started, churn cycles done, and the
+/// quiet and settled flags (`1` or `0`).
+const FIXED_COLUMNS: [&str; 4] = ["elapsed_s", "cycles", "quiet", "settled"];
+
+/// Writes every sample as CSV: the [`FIXED_COLUMNS`], then one column per figure (empty where a
+/// sample has no such figure).
 pub fn write_csv(path: &Path, samples: &[Sample]) -> Result<()> {
     let names = figure_names(samples);
-    let mut out = String::from("elapsed_s,cycles,quiet,settled");
-    for name in &names {
-        out.push(',');
-        out.push_str(name);
-    }
-    out.push('\n');
-    for s in samples {
-        let _ = write!(
-            out,
-            "{:.3},{},{},{}",
-            s.elapsed.as_secs_f64(),
-            s.cycles,
-            u8::from(s.quiet),
-            u8::from(s.settled)
-        );
-        for name in &names {
-            out.push(',');
-            if let Some((v, _)) = s.figure(name) {
-                let _ = write!(out, "{v}");
-            }
+    let written = || -> Result<()> {
+        let mut writer = Writer::from_path(path)?;
+        writer.write_record(
+            FIXED_COLUMNS
+                .iter()
+                .copied()
+                .chain(names.iter().map(String::as_str)),
+        )?;
+        for sample in samples {
+            writer.write_record(row(sample, &names))?;
         }
-        out.push('\n');
-    }
-    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+        writer.flush()?;
+        Ok(())
+    };
+    written().with_context(|| format!("writing {}", path.display()))
 }
 
-/// Reads samples back from [`write_csv`]'s format (bounds are not kept in the CSV).
+/// A sample's cells, in the columns [`write_csv`] writes.
+fn row(sample: &Sample, names: &[String]) -> Vec<String> {
+    let mut cells = vec![
+        format!("{:.3}", sample.elapsed.as_secs_f64()),
+        sample.cycles.to_string(),
+        u8::from(sample.quiet).to_string(),
+        u8::from(sample.settled).to_string(),
+    ];
+    cells.extend(names.iter().map(|name| {
+        sample
+            .figure(name)
+            .map_or_else(String::new, |(value, _)| value.to_string())
+    }));
+    cells
+}
+
+/// Reads samples back from [`write_csv`]'s format (bounds are not kept in the CSV). CSVs written
+/// before settled samples existed have no `settled` column, and those written before live
+/// blocks were counted no `process.heap_blocks` column: their samples read back as neither
+/// settled nor with blocks recorded.
 pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().context("empty CSV")?.split(',').collect();
-    if header.get(..3) != Some(&["elapsed_s", "cycles", "quiet"]) {
-        bail!("{} is not a soak CSV", path.display());
-    }
-    // CSVs written before settled samples existed have no `settled` column.
-    let fixed = if header.get(3) == Some(&"settled") {
-        4
-    } else {
-        3
-    };
-    let mut samples = Vec::new();
-    for line in lines.filter(|l| !l.is_empty()) {
-        let cells: Vec<&str> = line.split(',').collect();
-        let mut sample = Sample {
-            elapsed: Duration::from_secs_f64(cells[0].parse()?),
-            cycles: cells[1].parse()?,
-            quiet: cells[2] == "1",
-            settled: fixed == 4 && cells[3] == "1",
-            heap_bytes: 0,
-            heap_blocks: None,
-            rss_bytes: 0,
-            fds: 0,
-            tasks: 0,
-            structures: Vec::new(),
-        };
-        for (name, cell) in header.iter().zip(&cells).skip(fixed) {
-            if cell.is_empty() {
-                continue;
-            }
-            let value: u64 = cell.parse()?;
-            match *name {
-                "process.heap_bytes" => sample.heap_bytes = value,
-                "process.heap_blocks" => sample.heap_blocks = Some(value),
-                "process.rss_bytes" => sample.rss_bytes = value,
-                "process.open_fds" => sample.fds = value,
-                "process.tokio_tasks" => sample.tasks = value,
-                other => sample.structures.push(Reading::new(other, value)),
-            }
+    let read = || -> Result<Vec<Sample>> {
+        let mut reader = ReaderBuilder::new().flexible(true).from_path(path)?;
+        let header = reader.headers()?.clone();
+        if header.len() < 3
+            || header
+                .iter()
+                .take(3)
+                .ne(FIXED_COLUMNS.iter().take(3).copied())
+        {
+            bail!("not a soak CSV");
         }
-        samples.push(sample);
+        let fixed = if header.get(3) == Some("settled") {
+            4
+        } else {
+            3
+        };
+        reader
+            .records()
+            .map(|record| parse_row(&header, fixed, &record?))
+            .collect()
+    };
+    read().with_context(|| format!("reading {}", path.display()))
+}
+
+/// The sample in `record`, whose first `fixed` columns are the fixed ones.
+fn parse_row(header: &StringRecord, fixed: usize, record: &StringRecord) -> Result<Sample> {
+    let cell = |i: usize| record.get(i).context("a row with too few cells");
+    let mut sample = Sample {
+        elapsed: Duration::from_secs_f64(cell(0)?.parse()?),
+        cycles: cell(1)?.parse()?,
+        quiet: cell(2)? == "1",
+        settled: fixed == 4 && cell(3)? == "1",
+        heap_bytes: 0,
+        heap_blocks: None,
+        rss_bytes: 0,
+        fds: 0,
+        tasks: 0,
+        structures: Vec::new(),
+    };
+    for (name, cell) in header.iter().zip(record.iter()).skip(fixed) {
+        if !cell.is_empty() {
+            set_figure(&mut sample, name, cell.parse()?);
+        }
     }
-    Ok(samples)
+    Ok(sample)
+}
+
+/// Sets the figure `name` of `sample` (see [`Sample::figures`]).
+fn set_figure(sample: &mut Sample, name: &str, value: u64) {
+    match name {
+        "process.heap_bytes" => sample.heap_bytes = value,
+        "process.heap_blocks" => sample.heap_blocks = Some(value),
+        "process.rss_bytes" => sample.rss_bytes = value,
+        "process.open_fds" => sample.fds = value,
+        "process.tokio_tasks" => sample.tasks = value,
+        other => sample.structures.push(Reading::new(other, value)),
+    }
 }
 
 #[cfg(test)]
