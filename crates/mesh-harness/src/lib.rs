@@ -2,16 +2,17 @@
 //! churn, with the hub's memory and every structure's size sampled over time.
 //!
 //! - [`scenario`]: what a run does, as data ([`scenario::plan`] is a pure function of the seed).
-//! - [`node`]: loopback-only nodes with log sync over an in-memory store.
 //! - [`driver`]: carries a plan out and samples the hub.
-//! - [`ledger`]: which gossip message reached which long-lived node, to name what a run lost.
-//! - [`probe`]: what a sample holds; process figures from `/proc` and the counting allocator.
-//! - [`report`]: tables, slopes, CSV and the SVG chart.
+//! - [`node`]: loopback-only nodes with log sync; [`store`]: their log store; [`topic`]: the
+//!   topic type they subscribe to.
+//! - [`compat`]: the one place that knows whether it builds against our forks or upstream
+//!   ([`stats`] re-exports its public items for callers of the `stats::` paths).
+//! - [`probe`]: what a sample holds; process figures from `/proc` and the counting allocator
+//!   ([`alloc`]).
 //! - [`settle`]: when a settled pause may end (the heap has stopped falling).
+//! - [`ledger`]: which gossip message reached which long-lived node, to name what a run lost.
+//! - [`report`]: slopes, verdicts, tables, the CSV and the SVG chart.
 //! - [`ops`]: `/metrics` (Prometheus) and `/health` (JSON) on a loopback address.
-//! - [`compat`]: the one place that knows whether it builds against our forks or upstream.
-//! - [`store`]: a node's log store, and writing and ingesting operations.
-//! - [`stats`]: [`compat`]'s public items under their former path.
 //!
 //! Node code must only ever see loopback: run binaries and tests through cargo, whose runner
 //! (`scripts/netns-run`) puts them in a network namespace that has only `lo`.

@@ -71,7 +71,7 @@ pub struct Sample {
     /// Live heap blocks (allocations not yet freed) of the whole process, less those of the
     /// run's own [`SampleHistory`]. Unlike `heap_bytes`, it does not move when a table or vector
     /// grows its capacity, and it grows with every entry a structure keeps. `None` when not
-    /// recorded: a sample read back from a CSV written before blocks were counted.
+    /// recorded: a sample read back from a CSV without a block column.
     pub heap_blocks: Option<u64>,
     /// Resident set size of the process.
     pub rss_bytes: u64,

@@ -14,7 +14,8 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// Sizes of a run. [`ScenarioConfig::default`] is the default soak (one to two minutes).
+/// Sizes of a run. [`ScenarioConfig::default`] is the default soak (600 cycles, 8 peers at a
+/// time).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioConfig {
     /// Seed of every random choice in the plan.

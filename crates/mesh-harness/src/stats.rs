@@ -1,5 +1,5 @@
-//! The fork/upstream seam's public items under the name they first had: [`crate::compat`] holds
-//! them, and these re-exports keep `mesh_harness::stats::...` paths compiling.
+//! The fork/upstream seam's public items under a second path: [`crate::compat`] holds them, and
+//! these re-exports serve callers that use `mesh_harness::stats::...`.
 
 pub use crate::compat::{
     hub_readings, long_lived_builder, long_lived_store, unsubscribe, LONG_LIVED_PEER_TTL,

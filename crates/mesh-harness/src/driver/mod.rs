@@ -1,4 +1,4 @@
-//! Carries out a [`plan`](crate::scenario::plan): starts the hub and witnesses, churns
+//! Carries out a [`plan`]: starts the hub and witnesses, churns
 //! short-lived peers through them, samples the hub every interval, and counts deliveries.
 //!
 //! Everything runs in this process, on loopback. Heap and RSS are the process's: the hub, the
@@ -6,9 +6,10 @@
 //! short-lived part is a constant band and what grows with cycles is what the long-lived nodes
 //! keep.
 //!
-//! [`run`] reads as the run goes: start the [long-lived nodes](long_lived), take the first
-//! sample ([`sampler`]), [churn](churn) the short-lived [peers](peer) through them in waves, end
-//! with a settled pause, and shut down. [`counters`] holds what the tasks tally on the way.
+//! [`run`] reads as the run goes: start the long-lived nodes (module `long_lived`), take the
+//! first sample (`sampler`), churn the short-lived peers (`peer`) through them in waves
+//! (`churn`), end with a settled pause, and shut down. `counters` holds what the tasks tally on
+//! the way.
 
 mod churn;
 mod counters;

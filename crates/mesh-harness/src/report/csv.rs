@@ -14,8 +14,8 @@ use crate::probe::{Reading, Sample};
 /// quiet and settled flags (`1` or `0`).
 const FIXED_COLUMNS: [&str; 4] = ["elapsed_s", "cycles", "quiet", "settled"];
 
-/// Writes every sample as CSV: the [`FIXED_COLUMNS`], then one column per figure (empty where a
-/// sample has no such figure).
+/// Writes every sample as CSV: `elapsed_s`, `cycles`, `quiet` and `settled` (`1` or `0`), then
+/// one column per figure (empty where a sample has no such figure).
 pub fn write_csv(path: &Path, samples: &[Sample]) -> Result<()> {
     let names = figure_names(samples);
     let written = || -> Result<()> {
@@ -51,10 +51,9 @@ fn row(sample: &Sample, names: &[String]) -> Vec<String> {
     cells
 }
 
-/// Reads samples back from [`write_csv`]'s format (bounds are not kept in the CSV). CSVs written
-/// before settled samples existed have no `settled` column, and those written before live
-/// blocks were counted no `process.heap_blocks` column: their samples read back as neither
-/// settled nor with blocks recorded.
+/// Reads samples back from [`write_csv`]'s format (bounds are not kept in the CSV). Older
+/// harnesses' CSVs are read too: without a `settled` column no sample is settled, and without a
+/// `process.heap_blocks` column no sample has blocks recorded.
 pub fn read_csv(path: &Path) -> Result<Vec<Sample>> {
     let read = || -> Result<Vec<Sample>> {
         let mut reader = ReaderBuilder::new().flexible(true).from_path(path)?;
@@ -121,8 +120,8 @@ mod tests {
     use crate::report::test_samples::sample;
     use crate::report::{summarize, table, Criteria};
 
-    /// A CSV written before live blocks were counted has no block column: its runs show "n/a"
-    /// for blocks, not a flat 0 judged "ok".
+    /// A CSV without a block column (an older harness's) shows "n/a" for blocks, not a flat 0
+    /// judged "ok".
     #[test]
     fn csv_without_a_block_column_reads_back_as_not_recorded() {
         let dir = std::env::temp_dir().join(format!("mesh-harness-old-csv-{}", std::process::id()));

@@ -1,11 +1,12 @@
 //! Turning samples into verdicts a person can read, fork and upstream side by side.
 //!
-//! - [`fit`](theil_sen): slopes through a figure's samples (Theil–Sen with its 95% interval,
-//!   least squares).
-//! - [`verdict`](summarize): what a run is held to ([`Criteria`]) and how each figure fared
-//!   ([`Summary`], [`Verdict`]).
-//! - rendering: the [`table`] of verdicts, the [`missed_table`] of lost messages, the CSV of
-//!   every sample ([`write_csv`], [`read_csv`]) and the SVG chart ([`write_chart`]).
+//! - fitting (`fit.rs`): slopes through a figure's samples, [`theil_sen`] with its 95% interval
+//!   ([`theil_sen_interval`]) and [`least_squares`];
+//! - verdicts (`verdict.rs`): what a run is held to ([`Criteria`]) and how each figure fared
+//!   ([`summarize`] into a [`Summary`] with its [`Verdict`]);
+//! - rendering: the [`table()`] of verdicts and the [`missed_table`] of lost messages
+//!   (`table.rs`), the CSV of every sample ([`write_csv`], [`read_csv`]) and the SVG chart
+//!   ([`write_chart`]).
 
 mod chart;
 mod csv;
