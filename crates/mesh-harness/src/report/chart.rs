@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use plotters::coord::cartesian::Cartesian2d;
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -183,8 +184,7 @@ impl ValueFormatter<f64> for IntegerAxis {
     }
 }
 
-/// Draws figure `name` of every run on `area`: faint lines of every sample first, then the quiet
-/// lines, then the settled circles, so no run's faint line hides another's quiet one.
+/// Draws figure `name` of every run on `area`.
 fn draw_panel(area: &Panel, name: &str, runs: &[(&str, &[Sample])]) -> Result<()> {
     let raw_max = runs
         .iter()
@@ -199,11 +199,28 @@ fn draw_panel(area: &Panel, name: &str, runs: &[(&str, &[Sample])]) -> Result<()
             RunSeries::of(label, COLOURS[i % COLOURS.len()], samples, name, scale)
         })
         .collect();
+    let mut chart = axes(area, &format!("{name}{unit}"), &series)?;
+    draw_runs(&mut chart, &series)?;
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()?;
+    Ok(())
+}
+
+/// A panel's chart with its caption and axes, from 0 to beyond the largest point of `series`.
+fn axes<'a, 'b>(
+    area: &'a Panel<'b>,
+    caption: &str,
+    series: &[RunSeries],
+) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<IntegerAxis, IntegerAxis>>> {
     let points = || series.iter().flat_map(|s| s.all.iter());
     let max_x = points().map(|p| p.0).fold(1.0, f64::max);
     let max_y = points().map(|p| p.1).fold(1.0, f64::max) * 1.1;
     let mut chart = ChartBuilder::on(area)
-        .caption(format!("{name}{unit}"), ("sans-serif", 18))
+        .caption(caption, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(64)
@@ -213,39 +230,35 @@ fn draw_panel(area: &Panel, name: &str, runs: &[(&str, &[Sample])]) -> Result<()
         .x_desc("churn cycles")
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
-    for s in &series {
-        chart.draw_series(LineSeries::new(
-            s.all.iter().copied(),
-            s.colour.mix(0.3).stroke_width(1),
-        ))?;
+    Ok(chart)
+}
+
+/// Draws every run's faint lines of every sample first, then the quiet lines (with their
+/// legend), then the settled circles, so no run's faint line hides another's quiet one.
+fn draw_runs(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<IntegerAxis, IntegerAxis>>,
+    series: &[RunSeries],
+) -> Result<()> {
+    for s in series {
+        let faint = s.colour.mix(0.3).stroke_width(1);
+        chart.draw_series(LineSeries::new(s.all.iter().copied(), faint))?;
     }
-    for s in &series {
-        let colour = s.colour;
+    for s in series {
+        let line = s.colour.stroke_width(2);
         let label = if s.all.is_empty() {
             format!("{}: not recorded", s.label)
         } else {
             s.label.to_owned()
         };
         chart
-            .draw_series(LineSeries::new(
-                s.quiet.iter().copied(),
-                colour.stroke_width(2),
-            ))?
+            .draw_series(LineSeries::new(s.quiet.iter().copied(), line))?
             .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-            });
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], line));
     }
-    for s in &series {
+    for s in series {
         let style = s.colour.stroke_width(2);
         chart.draw_series(s.settled.iter().map(|&p| Circle::new(p, 5, style)))?;
     }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()?;
     Ok(())
 }
 
