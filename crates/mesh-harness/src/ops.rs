@@ -37,7 +37,7 @@ use prometheus_client::registry::Registry;
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
-use crate::probe::Sample;
+use crate::probe::{Reading, Sample};
 
 /// Default share of a bound above which `/health` reports `degraded`.
 pub const DEFAULT_DEGRADED_FRACTION: f64 = 0.8;
@@ -83,49 +83,21 @@ pub fn metric_name(figure: &str) -> String {
 /// writes it).
 pub fn render_metrics(sample: &Sample) -> Result<String> {
     let mut registry = Registry::default();
-    let size = Family::<Vec<(String, String)>, Gauge>::default();
-    let bound = Family::<Vec<(String, String)>, Gauge>::default();
-    for (figure, value, limit) in sample.figures() {
+    let bounded = BoundedStructures::default();
+    for (figure, value, bound) in sample.figures() {
         let heap_figure = figure == "process.heap_bytes" || figure == "process.heap_blocks";
         if heap_figure && !crate::alloc::is_installed() {
             // Without the counting allocator there is no heap figure; a zero would look like one.
             continue;
         }
-        let name = metric_name(&figure);
-        let help = format!("{figure} (mesh-harness reading)");
-        if let Some(base) = name.strip_suffix("_total") {
-            let counter = Counter::<u64>::default();
-            counter.inc_by(value);
-            registry.register(base, help, counter);
-        } else {
-            let gauge = Gauge::<i64>::default();
-            gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
-            registry.register(name.clone(), help, gauge);
-        }
-        if let Some(limit) = limit {
-            let labels = vec![
-                ("structure".to_owned(), name.clone()),
-                ("kind".to_owned(), bound_kind(&figure).to_owned()),
-            ];
-            size.get_or_create(&labels)
-                .set(i64::try_from(value).unwrap_or(i64::MAX));
-            bound
-                .get_or_create(&labels)
-                .set(i64::try_from(limit).unwrap_or(i64::MAX));
+        register_figure(&mut registry, &figure, value);
+        if let Some(bound) = bound {
+            bounded.record(&figure, value, bound);
         }
     }
-    registry.register(
-        "mesh_structure_size",
-        "Size of a bounded structure (same value as its own metric)",
-        size,
-    );
-    registry.register(
-        "mesh_structure_bound",
-        "The bound a structure is configured to stay within",
-        bound,
-    );
+    bounded.register(&mut registry);
     let churn = Gauge::<i64>::default();
-    churn.set(i64::try_from(sample.cycles).unwrap_or(i64::MAX));
+    churn.set(saturating_i64(sample.cycles));
     registry.register(
         "mesh_harness_churn_cycles",
         "Short-lived peers that have come and gone (a gauge: it restarts with the run)",
@@ -134,6 +106,60 @@ pub fn render_metrics(sample: &Sample) -> Result<String> {
     let mut out = String::new();
     encode(&mut out, &registry).context("encoding metrics")?;
     Ok(out)
+}
+
+/// A value as a gauge holds it.
+fn saturating_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Registers a figure's own metric: a counter for a name ending in `_total`, a gauge otherwise.
+fn register_figure(registry: &mut Registry, figure: &str, value: u64) {
+    let name = metric_name(figure);
+    let help = format!("{figure} (mesh-harness reading)");
+    if let Some(base) = name.strip_suffix("_total") {
+        let counter = Counter::<u64>::default();
+        counter.inc_by(value);
+        registry.register(base, help, counter);
+    } else {
+        let gauge = Gauge::<i64>::default();
+        gauge.set(saturating_i64(value));
+        registry.register(name, help, gauge);
+    }
+}
+
+/// `mesh_structure_size` and `mesh_structure_bound`: every bounded structure under one name, so
+/// one alert rule covers them all.
+#[derive(Default)]
+struct BoundedStructures {
+    size: Family<Vec<(String, String)>, Gauge>,
+    bound: Family<Vec<(String, String)>, Gauge>,
+}
+
+impl BoundedStructures {
+    /// Records a bounded structure's size and bound.
+    fn record(&self, figure: &str, value: u64, bound: u64) {
+        let labels = vec![
+            ("structure".to_owned(), metric_name(figure)),
+            ("kind".to_owned(), bound_kind(figure).to_owned()),
+        ];
+        self.size.get_or_create(&labels).set(saturating_i64(value));
+        self.bound.get_or_create(&labels).set(saturating_i64(bound));
+    }
+
+    /// Registers both families.
+    fn register(self, registry: &mut Registry) {
+        registry.register(
+            "mesh_structure_size",
+            "Size of a bounded structure (same value as its own metric)",
+            self.size,
+        );
+        registry.register(
+            "mesh_structure_bound",
+            "The bound a structure is configured to stay within",
+            self.bound,
+        );
+    }
 }
 
 /// What a structure's bound means: `limit` for a structure that must stay well below it (a
@@ -195,29 +221,7 @@ pub fn health(sample: Option<&Sample>, degraded_fraction: f64) -> Health {
         .structures
         .iter()
         .filter(|r| !r.is_counter())
-        .map(|r| {
-            let fraction = r.bound.map(|b| r.value as f64 / b.max(1) as f64);
-            let kind = r.bound.map(|_| bound_kind(&r.name));
-            // A capacity is meant to be reached (the store then evicts, and counts it); only a
-            // structure above it is degraded. A limit is degraded well before it is reached.
-            let threshold = if kind == Some("capacity") {
-                1.0
-            } else {
-                degraded_fraction
-            };
-            StructureHealth {
-                name: r.name.clone(),
-                size: r.value,
-                bound: r.bound,
-                fraction,
-                kind,
-                status: if fraction.is_some_and(|f| f > threshold) {
-                    "degraded"
-                } else {
-                    "ok"
-                },
-            }
-        })
+        .map(|r| structure_health(r, degraded_fraction))
         .collect();
     let degraded = structures.iter().any(|s| s.status == "degraded");
     Health {
@@ -226,6 +230,31 @@ pub fn health(sample: Option<&Sample>, degraded_fraction: f64) -> Health {
         cycles: sample.cycles,
         elapsed_s: sample.elapsed.as_secs_f64(),
         structures,
+    }
+}
+
+/// One structure's health: degraded above `degraded_fraction` of a limit, or above a capacity.
+fn structure_health(r: &Reading, degraded_fraction: f64) -> StructureHealth {
+    let fraction = r.bound.map(|b| r.value as f64 / b.max(1) as f64);
+    let kind = r.bound.map(|_| bound_kind(&r.name));
+    // A capacity is meant to be reached (the store then evicts, and counts it); only a
+    // structure above it is degraded. A limit is degraded well before it is reached.
+    let threshold = if kind == Some("capacity") {
+        1.0
+    } else {
+        degraded_fraction
+    };
+    StructureHealth {
+        name: r.name.clone(),
+        size: r.value,
+        bound: r.bound,
+        fraction,
+        kind,
+        status: if fraction.is_some_and(|f| f > threshold) {
+            "degraded"
+        } else {
+            "ok"
+        },
     }
 }
 
