@@ -34,12 +34,13 @@ pub struct ScenarioConfig {
     pub messages_per_peer: usize,
     /// Operations each short-lived peer offers for log sync.
     pub operations_per_peer: usize,
-    /// How long the long-lived nodes remember a departed peer (our forks only).
+    /// How long the hub remembers a departed peer (our forks only; witnesses always use
+    /// [`PeerTtl::Short`]).
     pub peer_ttl: PeerTtl,
 }
 
-/// How long the long-lived nodes' address books remember a peer that gave no sign of life.
-/// Upstream has no such setting and remembers every peer for ever.
+/// How long the hub's address book remembers a peer that gave no sign of life. Upstream has no
+/// such setting and remembers every peer for ever.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum PeerTtl {
     /// [`crate::compat::LONG_LIVED_PEER_TTL`]: departed peers are forgotten before the settled
@@ -47,8 +48,8 @@ pub enum PeerTtl {
     #[default]
     Short,
     /// The fork's default (`AddressBookConfig::default()`, 30 minutes), as a user who sets
-    /// nothing runs it: every departed peer is still remembered at the settled samples, which
-    /// then show what one costs.
+    /// nothing runs it: every departed peer is still in the hub's book at the settled samples,
+    /// which then show what one costs the hub.
     Default,
 }
 

@@ -181,7 +181,12 @@ async fn start_long_lived(
         bootstrap: matches!(role, Role::Hub),
         store: store.clone(),
         topic_map: setup.topic_map.clone(),
-        long_lived: Some(setup.peer_ttl),
+        // Only the hub runs with the run's peer TTL: witnesses keep the short one, so that the
+        // heap per remembered peer is the hub's alone and the hub always has live peers.
+        long_lived: Some(match role {
+            Role::Hub => setup.peer_ttl,
+            Role::Witness(_) => PeerTtl::Short,
+        }),
     })
     .await?;
     if let Some(hub) = hub {

@@ -51,10 +51,11 @@ pub struct Args {
     /// Label of the compared run.
     #[arg(long, default_value = "upstream")]
     pub compare_label: String,
-    /// How long the hub and witnesses remember a departed peer (fork only): `short` (10 s), so
-    /// that the heap is judged on what they keep for good, or `default` (the fork's 30 min, as
-    /// a user who sets nothing runs it), so that every departed peer is still remembered at the
-    /// settled samples and the heap is judged per remembered peer (limit 2 KiB).
+    /// How long the hub remembers a departed peer (fork only): `short` (10 s), so that the heap
+    /// is judged on what it keeps for good, or `default` (the fork's 30 min, as a user who sets
+    /// nothing runs it), so that every departed peer is still in the hub's book at the settled
+    /// samples and the heap is judged per remembered peer (limit 2 KiB). Witnesses always use
+    /// the short TTL.
     #[arg(long, value_enum, default_value_t = PeerTtl::Short)]
     pub peer_ttl: PeerTtl,
     /// Highest acceptable heap growth per churn cycle over the second half, in bytes (default:

@@ -52,7 +52,7 @@ fn summary(args: &Args, label: &str, outcome: &RunOutcome, table: &str) -> Strin
     if args.peer_ttl == PeerTtl::Default {
         if let Some(bytes) = report::heap_per_remembered_peer(&outcome.samples) {
             summary.push_str(&format!(
-                "{label}: heap per departed peer still remembered: {bytes:.0} B (hub and witnesses together, between the settled samples)\n"
+                "{label}: heap per departed peer still remembered: {bytes:.0} B (between the settled samples; witnesses forget departed peers after 10 s, so with witnesses this is the hub's)\n"
             ));
         }
     }
