@@ -1,4 +1,7 @@
-//! Helpers of the operator tests: finding promtool and checking an exposition.
+//! Helpers of the operator tests: finding promtool, checking an exposition, and the series the
+//! alert rules select on ([`rules`]).
+
+pub mod rules;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -79,6 +82,18 @@ fn run_promtool(args: &[&str], stdin: Option<&str>) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// The selectors of every rule in `ops/alerts.yml`.
+pub fn alert_selectors() -> Vec<rules::Selector> {
+    let path = repo_root().join("ops/alerts.yml");
+    let text = std::fs::read_to_string(&path).expect("reading ops/alerts.yml");
+    let selectors = rules::selectors(&text);
+    assert!(
+        !selectors.is_empty(),
+        "no selectors found in ops/alerts.yml"
+    );
+    selectors
 }
 
 /// Parses a text exposition into (metric name with labels, value) samples, checking that every

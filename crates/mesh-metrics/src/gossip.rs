@@ -1,0 +1,87 @@
+//! The iroh-gossip actor under the node (`Network::gossip_stats`, i.e. `Gossip::stats`).
+
+#[cfg(feature = "patched")]
+use crate::reading::Reading;
+use crate::series::Series;
+
+const STATS: &str = "Network::gossip_stats";
+
+/// The area's series.
+pub(crate) const SERIES: &[Series] = &[
+    Series::fork(
+        "iroh_gossip.peers",
+        "peers",
+        STATS,
+        "Peers the gossip actor keeps state for (connected or being dialed)",
+    ),
+    Series::fork(
+        "iroh_gossip.pending_peers",
+        "peers",
+        STATS,
+        "Of those, peers being dialed",
+    ),
+    Series::fork(
+        "iroh_gossip.pending_dials",
+        "dials",
+        STATS,
+        "Dials in progress",
+    ),
+    Series::fork(
+        "iroh_gossip.queued_messages",
+        "messages",
+        STATS,
+        "Messages queued for peers being dialed",
+    ),
+    Series::fork(
+        "iroh_gossip.pending_messages_dropped_total",
+        "messages",
+        STATS,
+        "Messages dropped at a pending peer's full queue",
+    ),
+    Series::fork(
+        "iroh_gossip.connection_tasks",
+        "tasks",
+        STATS,
+        "Live connection tasks, each owning one QUIC connection",
+    ),
+    Series::fork(
+        "iroh_gossip.topics",
+        "topics",
+        STATS,
+        "Topics with a subscriber or publisher",
+    ),
+    Series::fork(
+        "iroh_gossip.protocol_topics",
+        "topics",
+        STATS,
+        "Topics in the protocol state",
+    ),
+    Series::fork(
+        "iroh_gossip.protocol_peer_entries",
+        "entries",
+        STATS,
+        "Per-peer entries of the protocol state (bounded by the view sizes)",
+    ),
+];
+
+/// The readings of `g`.
+#[cfg(feature = "patched")]
+pub(crate) fn readings(g: &iroh_gossip::net::GossipStats) -> Vec<Reading> {
+    vec![
+        Reading::new("iroh_gossip.peers", g.peers as u64),
+        Reading::new("iroh_gossip.pending_peers", g.pending_peers as u64),
+        Reading::new("iroh_gossip.pending_dials", g.pending_dials as u64),
+        Reading::new("iroh_gossip.queued_messages", g.queued_messages as u64),
+        Reading::new(
+            "iroh_gossip.pending_messages_dropped_total",
+            g.pending_messages_dropped,
+        ),
+        Reading::new("iroh_gossip.connection_tasks", g.connection_tasks as u64),
+        Reading::new("iroh_gossip.topics", g.topics as u64),
+        Reading::new("iroh_gossip.protocol_topics", g.protocol_topics as u64),
+        Reading::new(
+            "iroh_gossip.protocol_peer_entries",
+            g.protocol_peer_entries as u64,
+        ),
+    ]
+}
