@@ -1,0 +1,3 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_replay::fuzz_iroh_quinn_endpoint(data));
