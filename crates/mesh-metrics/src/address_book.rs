@@ -61,7 +61,8 @@ pub(crate) const SERIES: &[Series] = &[
         "peers",
         STATS,
         "Peers remembered but not live (not seen within the liveness window)",
-    ),
+    )
+    .bounded(Limit, "AddressBookConfig::max_peers"),
     Series::fork(
         "p2panda_net.address_book.stale_dials_total",
         "dials",
@@ -143,7 +144,7 @@ pub(crate) fn readings(
             stats.evicted_capacity,
         ),
         Reading::new(format!("{book}.removed_total"), stats.removed),
-        Reading::new(format!("{book}.stale_peers"), stats.stale_peers as u64),
+        limit(&format!("{book}.stale_peers"), stats.stale_peers, max_peers),
         Reading::new(format!("{book}.stale_dials_total"), stats.stale_dials),
         limit(
             "p2panda_net.sync.sessions",

@@ -61,7 +61,11 @@ async fn address_book_readings(
             book.evicted_capacity,
         ),
         Reading::new(format!("{prefix}.removed_total"), book.removed),
-        Reading::new(format!("{prefix}.stale_peers"), book.stale_peers as u64),
+        Reading::bounded(
+            format!("{prefix}.stale_peers"),
+            book.stale_peers as u64,
+            max_peers,
+        ),
         Reading::new(format!("{prefix}.stale_dials_total"), book.stale_dials),
         Reading::bounded(
             "p2panda_net.sync.sessions",

@@ -36,6 +36,7 @@ pub const REMEMBERED_WITHIN_TTL: &[&str] = &[
     "p2panda_net.address_book.peers",
     "p2panda_net.address_book.addresses",
     "p2panda_net.address_book.topic_associations",
+    "p2panda_net.address_book.stale_peers",
 ];
 
 /// Highest acceptable heap a hub with default settings keeps per departed peer it still

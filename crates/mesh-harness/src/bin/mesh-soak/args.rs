@@ -35,6 +35,10 @@ pub struct Args {
     /// Long-lived witness peers besides the hub.
     #[arg(long, default_value_t = ScenarioConfig::default().witnesses)]
     pub witnesses: usize,
+    /// Log operations each short-lived peer offers for sync (0: sessions run, nothing to
+    /// sync, and the long-lived nodes' capped stores do not fill).
+    #[arg(long, default_value_t = ScenarioConfig::default().operations_per_peer)]
+    pub operations: usize,
     /// Seed of the scenario's random choices.
     #[arg(long, default_value_t = ScenarioConfig::default().seed)]
     pub seed: u64,
@@ -115,6 +119,7 @@ impl Args {
             concurrency: self.concurrency,
             topics: self.topics,
             witnesses: self.witnesses,
+            operations_per_peer: self.operations,
             peer_ttl: self.peer_ttl,
             ..ScenarioConfig::default()
         }
