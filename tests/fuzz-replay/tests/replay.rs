@@ -9,22 +9,6 @@ use std::path::{Path, PathBuf};
 
 use fuzz_replay::{seeds, TARGETS};
 
-/// Panics fuzzing found that wait for a fork patch: the target, the start of the panic message
-/// and the regression file in `corpus/<target>/` (docs/fuzzing.md, findings). A panic that
-/// matches one is printed, not failed; `known_findings_still_reproduce` fails once the patch
-/// lands, so that the entry goes and the file stays as a plain regression input.
-const KNOWN_FINDINGS: &[(&str, &str, &str)] = &[(
-    "gossip_message",
-    "split_to out of bounds",
-    "crash-truncated-frame",
-)];
-
-fn is_known(name: &str, message: &str) -> bool {
-    KNOWN_FINDINGS
-        .iter()
-        .any(|(target, prefix, _)| *target == name && message.starts_with(prefix))
-}
-
 fn corpus_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("corpus")
@@ -56,12 +40,7 @@ fn every_corpus_file_decodes_to_a_value_or_an_error() {
         for file in files {
             let input = fs::read(&file).expect("corpus file");
             if let Err(message) = run(target, &input) {
-                let line = format!("{name}: {}: {message}", file.display());
-                if is_known(name, &message) {
-                    eprintln!("known finding, awaiting its patch: {line}");
-                } else {
-                    panics.push(line);
-                }
+                panics.push(format!("{name}: {}: {message}", file.display()));
             }
         }
     }
@@ -88,12 +67,7 @@ fn seeds_and_their_truncations_decode_to_a_value_or_an_error() {
                 0,
             ] {
                 if let Err(message) = run(target, &seed[..cut]) {
-                    let line = format!("{name}: seed {index} cut at {cut}: {message}");
-                    if is_known(name, &message) {
-                        eprintln!("known finding, awaiting its patch: {line}");
-                    } else {
-                        panics.push(line);
-                    }
+                    panics.push(format!("{name}: seed {index} cut at {cut}: {message}"));
                 }
             }
         }
@@ -103,25 +77,6 @@ fn seeds_and_their_truncations_decode_to_a_value_or_an_error() {
         "inputs that panic:\n{}",
         panics.join("\n")
     );
-}
-
-#[test]
-fn known_findings_still_reproduce() {
-    for &(name, prefix, file) in KNOWN_FINDINGS {
-        let (_, target) = TARGETS
-            .iter()
-            .find(|(target, _)| *target == name)
-            .expect("a finding names a target");
-        let input = fs::read(corpus_dir(name).join(file)).expect("regression file");
-        match run(*target, &input) {
-            Err(message) if message.starts_with(prefix) => {}
-            Err(message) => panic!("{name}/{file} now panics differently: {message}"),
-            Ok(()) => panic!(
-                "{name}/{file} no longer panics: remove its KNOWN_FINDINGS entry \
-                 (the file stays in the corpus as a regression input)"
-            ),
-        }
-    }
 }
 
 /// Writes each target's seeds into its corpus (`cargo test -p fuzz-replay -- --ignored`),
