@@ -65,7 +65,7 @@ fn run_promtool(args: &[&str], stdin: Option<&str>) -> (bool, String) {
         .spawn()
         .unwrap_or_else(|err| {
             panic!(
-                "promtool not found ({err}): install Debian's `prometheus` package (.ci/run does)"
+                "promtool not found ({err}): `cargo xtask test` installs it as root; otherwise run `sudo scripts/apt-install-no-start prometheus`"
             )
         });
     let mut input = child.stdin.take().expect("stdin");
