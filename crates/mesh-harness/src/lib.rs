@@ -5,14 +5,14 @@
 //! - [`driver`]: carries a plan out and samples the hub.
 //! - [`node`]: loopback-only nodes with log sync; [`store`]: their log store; [`topic`]: the
 //!   topic type they subscribe to.
-//! - [`compat`]: the one place that knows whether it builds against our forks or upstream
-//!   ([`stats`] re-exports its public items for callers of the `stats::` paths).
-//! - [`probe`]: what a sample holds; process figures from `/proc` and the counting allocator
-//!   ([`alloc`]).
+//! - [`compat`]: the one place that knows whether it builds against our forks or upstream.
+//! - [`probe`]: what a sample holds: the hub's structures as the `mesh-metrics` collector reads
+//!   them, process figures from `/proc` and the counting allocator ([`alloc`]).
 //! - [`settle`]: when a settled pause may end (the heap has stopped falling).
 //! - [`ledger`]: which gossip message reached which long-lived node, to name what a run lost.
 //! - [`report`]: slopes, verdicts, tables, the CSV and the SVG chart.
-//! - [`ops`]: `/metrics` (Prometheus) and `/health` (JSON) on a loopback address.
+//! - [`ops`]: the latest sample as `mesh-metrics` exports it, `/metrics` and `/health`, on a
+//!   loopback address.
 //!
 //! Node code must only ever see loopback: run binaries and tests through cargo, whose runner
 //! (`scripts/netns-run`) puts them in a network namespace that has only `lo`.
@@ -27,6 +27,5 @@ pub mod probe;
 pub mod report;
 pub mod scenario;
 pub mod settle;
-pub mod stats;
 pub mod store;
 pub mod topic;

@@ -1,24 +1,12 @@
-//! The operator surface: the latest sample as Prometheus metrics (`GET /metrics`) and as a
-//! health verdict (`GET /health`), served on a loopback address.
+//! The operator surface of a soak: the latest sample exported exactly as a controller's
+//! collector (`mesh-metrics`) exports a node, `GET /metrics` (Prometheus) and `GET /health`
+//! (JSON), served on a loopback address.
 //!
-//! ## Metric names
-//! Every reading `crate.component.structure` becomes `crate_component_structure` (a gauge), and
-//! a reading whose name ends in `_total` becomes a counter of that name. Process figures are
-//! `mesh_harness_process_*`. Besides, every reading with a bound is also exported generically,
-//! `mesh_structure_size{structure="...",kind="..."}` and `mesh_structure_bound{...}`, so one
-//! alert rule covers every bounded structure (`ops/alerts.yml`). `kind` is `limit` for a bound a
-//! structure must stay well below, `capacity` for one it fills by design (see [`bound_kind`]).
-//!
-//! ## `/health`
-//! ```json
-//! { "status": "ok", "degraded_fraction": 0.8, "cycles": 120, "elapsed_s": 61.2,
-//!   "structures": [ { "name": "p2panda_net.address_book.peers", "size": 40,
-//!                     "bound": 10000, "fraction": 0.004, "kind": "limit", "status": "ok" } ] }
-//! ```
-//! `status` is `degraded` when any structure with a `limit` is above `degraded_fraction` of it,
-//! or any structure with a `capacity` is above that capacity (HTTP 503); `ok` otherwise (HTTP
-//! 200), and `starting` (HTTP 503) before the first sample.
-//! Structures without a bound are listed with `"bound": null` and never degrade the status.
+//! The names, labels and the `/health` verdict are mesh-metrics' (see its crate docs and
+//! docs/operating.md). Besides the hub's structures and the process figures, a soak exports its
+//! own: `mesh_harness_process_heap_blocks`, `mesh_harness_churn_cycles` and the harness's tallies
+//! (`mesh_harness_*`). `/health` adds the run's `cycles` and `elapsed_s` to the verdict, and is
+//! `starting` (HTTP 503) before the first sample.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -29,18 +17,16 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use mesh_metrics::health::{judge, Health};
+use mesh_metrics::router::CONTENT_TYPE;
 use prometheus_client::encoding::text::encode;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
 use crate::probe::{Reading, Sample};
 
-/// Default share of a bound above which `/health` reports `degraded`.
-pub const DEFAULT_DEGRADED_FRACTION: f64 = 0.8;
+pub use mesh_metrics::DEFAULT_DEGRADED_FRACTION;
 
 /// What the endpoints serve: the latest sample, replaced as new ones are taken.
 #[derive(Debug)]
@@ -69,221 +55,76 @@ impl OpsState {
     }
 }
 
-/// Prometheus name of a figure: dots become underscores, process figures get the harness prefix.
-pub fn metric_name(figure: &str) -> String {
-    let name = figure.replace(['.', '-'], "_");
-    if figure.starts_with("process.") {
-        format!("mesh_harness_{name}")
-    } else {
-        name
-    }
+/// Every reading a sample exports: its process figures (the heap only where the counting
+/// allocator is installed: a zero would look like a measurement), its structures, and the
+/// churn cycles so far.
+pub fn readings(sample: &Sample) -> Vec<Reading> {
+    let heap_counted = crate::alloc::is_installed();
+    let process = sample
+        .figures()
+        .into_iter()
+        .filter(|(figure, _, _)| figure.starts_with("process."))
+        .filter(|(figure, _, _)| heap_counted || !figure.starts_with("process.heap_"))
+        .map(|(figure, value, _)| Reading::new(figure, value));
+    let mut readings: Vec<Reading> = process.collect();
+    readings.extend(sample.structures.iter().cloned());
+    readings.push(Reading::new("mesh_harness.churn_cycles", sample.cycles));
+    readings
 }
 
-/// The sample in Prometheus text exposition format (OpenMetrics flavour, as prometheus-client
-/// writes it).
+/// The sample in Prometheus text exposition format (OpenMetrics flavour), as mesh-metrics
+/// encodes it.
 pub fn render_metrics(sample: &Sample) -> Result<String> {
     let mut registry = Registry::default();
-    let bounded = BoundedStructures::default();
-    for (figure, value, bound) in sample.figures() {
-        let heap_figure = figure == "process.heap_bytes" || figure == "process.heap_blocks";
-        if heap_figure && !crate::alloc::is_installed() {
-            // Without the counting allocator there is no heap figure; a zero would look like one.
-            continue;
-        }
-        register_figure(&mut registry, &figure, value);
-        if let Some(bound) = bound {
-            bounded.record(&figure, value, bound);
-        }
-    }
-    bounded.register(&mut registry);
-    let churn = Gauge::<i64>::default();
-    churn.set(saturating_i64(sample.cycles));
-    registry.register(
-        "mesh_harness_churn_cycles",
-        "Short-lived peers that have come and gone (a gauge: it restarts with the run)",
-        churn,
-    );
+    mesh_metrics::exposition::register_readings(&mut registry, readings(sample));
     let mut out = String::new();
     encode(&mut out, &registry).context("encoding metrics")?;
     Ok(out)
 }
 
-/// A value as a gauge holds it.
-fn saturating_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// Registers a figure's own metric: a counter for a name ending in `_total`, a gauge otherwise.
-fn register_figure(registry: &mut Registry, figure: &str, value: u64) {
-    let name = metric_name(figure);
-    let help = format!("{figure} (mesh-harness reading)");
-    if let Some(base) = name.strip_suffix("_total") {
-        let counter = Counter::<u64>::default();
-        counter.inc_by(value);
-        registry.register(base, help, counter);
-    } else {
-        let gauge = Gauge::<i64>::default();
-        gauge.set(saturating_i64(value));
-        registry.register(name, help, gauge);
-    }
-}
-
-/// `mesh_structure_size` and `mesh_structure_bound`: every bounded structure under one name, so
-/// one alert rule covers them all.
-#[derive(Default)]
-struct BoundedStructures {
-    size: Family<Vec<(String, String)>, Gauge>,
-    bound: Family<Vec<(String, String)>, Gauge>,
-}
-
-impl BoundedStructures {
-    /// Records a bounded structure's size and bound.
-    fn record(&self, figure: &str, value: u64, bound: u64) {
-        let labels = vec![
-            ("structure".to_owned(), metric_name(figure)),
-            ("kind".to_owned(), bound_kind(figure).to_owned()),
-        ];
-        self.size.get_or_create(&labels).set(saturating_i64(value));
-        self.bound.get_or_create(&labels).set(saturating_i64(bound));
-    }
-
-    /// Registers both families.
-    fn register(self, registry: &mut Registry) {
-        registry.register(
-            "mesh_structure_size",
-            "Size of a bounded structure (same value as its own metric)",
-            self.size,
-        );
-        registry.register(
-            "mesh_structure_bound",
-            "The bound a structure is configured to stay within",
-            self.bound,
-        );
-    }
-}
-
-/// What a structure's bound means: `limit` for a structure that must stay well below it (a
-/// leak guard: the address book, sync sessions), `capacity` for one that fills up to it by
-/// design and then evicts (the capped store, see [`crate::report::FILLS_TO_BOUND`]). Exported as
-/// the `kind` label of `mesh_structure_size` and `mesh_structure_bound`.
-pub fn bound_kind(figure: &str) -> &'static str {
-    if crate::report::FILLS_TO_BOUND.contains(&figure) {
-        "capacity"
-    } else {
-        "limit"
-    }
-}
-
-/// One structure in `/health`.
+/// The `/health` document: mesh-metrics' verdict on the sample's structures, and where the run
+/// was.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StructureHealth {
-    /// Figure name.
-    pub name: String,
-    /// Current size.
-    pub size: u64,
-    /// Configured bound, if any.
-    pub bound: Option<u64>,
-    /// `size / bound`, if bounded.
-    pub fraction: Option<f64>,
-    /// `limit` or `capacity` if bounded (see [`bound_kind`]).
-    pub kind: Option<&'static str>,
-    /// `ok` or `degraded`.
-    pub status: &'static str,
-}
-
-/// The `/health` document.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Health {
-    /// `ok`, `degraded` or `starting`.
-    pub status: &'static str,
-    /// Share of a bound above which a structure counts as degraded.
-    pub degraded_fraction: f64,
+pub struct SoakHealth {
+    /// The verdict: `status`, `degraded_fraction` and every structure.
+    #[serde(flatten)]
+    pub health: Health,
     /// Churn cycles at the sample.
     pub cycles: u64,
     /// Seconds since the run started, at the sample.
     pub elapsed_s: f64,
-    /// Every structure of the sample (counters excluded).
-    pub structures: Vec<StructureHealth>,
 }
 
-/// Judges a sample (or its absence).
-pub fn health(sample: Option<&Sample>, degraded_fraction: f64) -> Health {
-    let Some(sample) = sample else {
-        return Health {
-            status: "starting",
-            degraded_fraction,
-            cycles: 0,
-            elapsed_s: 0.0,
-            structures: Vec::new(),
-        };
-    };
-    let structures: Vec<StructureHealth> = sample
-        .structures
-        .iter()
-        .filter(|r| !r.is_counter())
-        .map(|r| structure_health(r, degraded_fraction))
-        .collect();
-    let degraded = structures.iter().any(|s| s.status == "degraded");
-    Health {
-        status: if degraded { "degraded" } else { "ok" },
-        degraded_fraction,
-        cycles: sample.cycles,
-        elapsed_s: sample.elapsed.as_secs_f64(),
-        structures,
-    }
-}
-
-/// One structure's health: degraded above `degraded_fraction` of a limit, or above a capacity.
-fn structure_health(r: &Reading, degraded_fraction: f64) -> StructureHealth {
-    let fraction = r.bound.map(|b| r.value as f64 / b.max(1) as f64);
-    let kind = r.bound.map(|_| bound_kind(&r.name));
-    // A capacity is meant to be reached (the store then evicts, and counts it); only a
-    // structure above it is degraded. A limit is degraded well before it is reached.
-    let threshold = if kind == Some("capacity") {
-        1.0
-    } else {
-        degraded_fraction
-    };
-    StructureHealth {
-        name: r.name.clone(),
-        size: r.value,
-        bound: r.bound,
-        fraction,
-        kind,
-        status: if fraction.is_some_and(|f| f > threshold) {
-            "degraded"
-        } else {
-            "ok"
-        },
+/// Judges a sample (or its absence: `starting`).
+pub fn health(sample: Option<&Sample>, degraded_fraction: f64) -> SoakHealth {
+    SoakHealth {
+        health: judge(sample.map(|s| s.structures.as_slice()), degraded_fraction),
+        cycles: sample.map_or(0, |s| s.cycles),
+        elapsed_s: sample.map_or(0.0, |s| s.elapsed.as_secs_f64()),
     }
 }
 
 async fn metrics_handler(State(state): State<Arc<OpsState>>) -> impl IntoResponse {
-    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    match state.latest() {
+    let head = [(header::CONTENT_TYPE, CONTENT_TYPE)];
+    match state.latest().map(|sample| render_metrics(&sample)) {
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, content_type)],
+            head,
             String::from("# EOF\n"),
         ),
-        Some(sample) => match render_metrics(&sample) {
-            Ok(text) => (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], text),
-            Err(err) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                [(header::CONTENT_TYPE, "text/plain")],
-                format!("{err:#}"),
-            ),
-        },
+        Some(Ok(text)) => (StatusCode::OK, head, text),
+        Some(Err(err)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain")],
+            format!("{err:#}"),
+        ),
     }
 }
 
 async fn health_handler(State(state): State<Arc<OpsState>>) -> impl IntoResponse {
     let health = health(state.latest().as_ref(), state.degraded_fraction);
-    let code = if health.status == "ok" {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let code = StatusCode::from_u16(health.health.http_status())
+        .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     (code, axum::Json(health))
 }
 
@@ -314,7 +155,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::probe::Reading;
+    use crate::probe::BoundKind;
 
     fn sample(peers: u64) -> Sample {
         Sample {
@@ -328,7 +169,12 @@ mod tests {
             fds: 7,
             tasks: 9,
             structures: vec![
-                Reading::bounded("p2panda_net.address_book.peers", peers, 100),
+                Reading::bounded(
+                    "p2panda_net.address_book.peers",
+                    peers,
+                    100,
+                    BoundKind::Limit,
+                ),
                 Reading::new("p2panda_net.address_book.evictions_ttl_total", 5),
                 Reading::new("iroh_gossip.connection_tasks", 3),
             ],
@@ -336,77 +182,34 @@ mod tests {
     }
 
     #[test]
-    fn names_follow_prometheus_conventions() {
-        assert_eq!(
-            metric_name("process.heap_bytes"),
-            "mesh_harness_process_heap_bytes"
-        );
-        assert_eq!(metric_name("iroh_gossip.peers"), "iroh_gossip_peers");
+    fn a_sample_is_exported_as_the_collector_exports_a_node() {
         let text = render_metrics(&sample(10)).unwrap();
-        assert!(
-            text.contains("# TYPE p2panda_net_address_book_peers gauge"),
-            "{text}"
-        );
-        assert!(text.contains("p2panda_net_address_book_peers 10"), "{text}");
-        assert!(
-            text.contains("# TYPE p2panda_net_address_book_evictions_ttl counter"),
-            "{text}"
-        );
-        assert!(
-            text.contains("p2panda_net_address_book_evictions_ttl_total 5"),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                r#"mesh_structure_bound{structure="p2panda_net_address_book_peers",kind="limit"} 100"#
-            ),
-            "{text}"
-        );
+        for line in [
+            "p2panda_net_address_book_peers 10",
+            "p2panda_net_address_book_evictions_ttl_total 5",
+            r#"mesh_structure_bound{structure="p2panda_net_address_book_peers",kind="limit"} 100"#,
+            "mesh_harness_process_open_fds 7",
+            "mesh_harness_churn_cycles 12",
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
         // This test binary has no counting allocator: no heap figure rather than a false zero.
         assert!(!crate::alloc::is_installed());
-        assert!(!text.contains("mesh_harness_process_heap_bytes"), "{text}");
-        assert!(!text.contains("mesh_harness_process_heap_blocks"), "{text}");
-        assert!(text.contains("mesh_harness_process_open_fds 7"), "{text}");
+        assert!(!text.contains("mesh_harness_process_heap"), "{text}");
         assert!(text.ends_with("# EOF\n"));
     }
 
     #[test]
-    fn health_degrades_near_a_bound() {
-        assert_eq!(health(None, 0.8).status, "starting");
+    fn health_is_the_collectors_verdict_with_the_runs_progress() {
+        let starting = health(None, 0.8);
+        assert_eq!((starting.health.status, starting.cycles), ("starting", 0));
         let ok = health(Some(&sample(80)), 0.8);
-        assert_eq!(ok.status, "ok");
-        assert_eq!(ok.structures.len(), 2, "counters are not structures");
-        let degraded = health(Some(&sample(81)), 0.8);
-        assert_eq!(degraded.status, "degraded");
-        let peers = &degraded.structures[0];
-        assert_eq!(
-            (peers.size, peers.bound, peers.status),
-            (81, Some(100), "degraded")
-        );
-    }
-
-    #[test]
-    fn a_full_capacity_is_healthy_but_over_it_is_not() {
-        let store = |ops: u64| Sample {
-            structures: vec![Reading::bounded("p2panda_store.operations", ops, 400)],
-            ..sample(10)
-        };
-        let full = health(Some(&store(400)), 0.8);
-        assert_eq!(full.status, "ok");
-        let ops = full
-            .structures
-            .iter()
-            .find(|s| s.name == "p2panda_store.operations")
-            .unwrap();
-        assert_eq!((ops.kind, ops.status), (Some("capacity"), "ok"));
-        assert_eq!(health(Some(&store(401)), 0.8).status, "degraded");
-
-        let text = render_metrics(&store(400)).unwrap();
-        assert!(
-            text.contains(
-                r#"mesh_structure_bound{structure="p2panda_store_operations",kind="capacity"} 400"#
-            ),
-            "{text}"
-        );
+        assert_eq!((ok.health.status, ok.cycles), ("ok", 12));
+        assert_eq!(ok.health.structures.len(), 2, "counters are not structures");
+        assert_eq!(health(Some(&sample(81)), 0.8).health.status, "degraded");
+        let json = serde_json::to_value(&ok).unwrap();
+        assert_eq!(json["status"], "ok");
+        assert_eq!(json["cycles"], 12);
+        assert_eq!(json["structures"][0]["kind"], "limit");
     }
 }

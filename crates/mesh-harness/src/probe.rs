@@ -7,49 +7,9 @@ use std::time::Duration;
 
 use crate::alloc;
 
-/// One structure's size at a sample, with the bound it must stay within if it has one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reading {
-    /// Name, `crate.component.structure` (e.g. `p2panda_net.address_book.peers`); its Prometheus
-    /// name is the same with dots as underscores.
-    pub name: String,
-    /// Its size (entries, bytes or tasks, as the name says), or for a counter (a name ending in
-    /// `_total`) the count since the node started.
-    pub value: u64,
-    /// The bound it is configured to stay within, if any.
-    pub bound: Option<u64>,
-}
-
-impl Reading {
-    /// Whether the reading is a counter (its name ends in `_total`, as in Prometheus): counters
-    /// only ever grow and are shown, not judged.
-    pub fn is_counter(&self) -> bool {
-        is_counter(&self.name)
-    }
-
-    /// A reading without a bound.
-    pub fn new(name: impl Into<String>, value: u64) -> Self {
-        Self {
-            name: name.into(),
-            value,
-            bound: None,
-        }
-    }
-
-    /// A reading that must stay within `bound`.
-    pub fn bounded(name: impl Into<String>, value: u64, bound: u64) -> Self {
-        Self {
-            name: name.into(),
-            value,
-            bound: Some(bound),
-        }
-    }
-}
-
-/// Whether a figure name is a counter's (ends in `_total`).
-pub fn is_counter(name: &str) -> bool {
-    name.ends_with("_total")
-}
+/// One structure's size at a sample, with its bound if it has one: the collector's reading, so
+/// that the soak judges exactly what a controller's `/metrics` exports.
+pub use mesh_metrics::reading::{is_counter, Bound, BoundKind, Reading};
 
 /// Everything sampled at one moment of a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +58,7 @@ impl Sample {
         out.extend(
             self.structures
                 .iter()
-                .map(|r| (r.name.clone(), r.value, r.bound)),
+                .map(|r| (r.name.clone(), r.value, r.bound.map(|b| b.value))),
         );
         out
     }
@@ -117,7 +77,7 @@ impl Sample {
                 .structures
                 .iter()
                 .find(|r| r.name == name)
-                .map(|r| (r.value, r.bound)),
+                .map(|r| (r.value, r.bound.map(|b| b.value))),
         }
     }
 }
@@ -234,30 +194,4 @@ pub fn process_figures() -> ProcessFigures {
     }
 }
 
-/// Resident set size from `/proc/self/status` (`VmRSS`, in kB).
-pub fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// Entries of `/proc/self/fd`, less the one `read_dir` itself holds open.
-pub fn open_fds() -> Option<u64> {
-    let count = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
-    Some(count.saturating_sub(1))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn proc_figures_are_read() {
-        assert!(rss_bytes().unwrap() > 0);
-        let before = open_fds().unwrap();
-        let file = std::fs::File::open("/proc/self/status").unwrap();
-        assert_eq!(open_fds().unwrap(), before + 1);
-        drop(file);
-    }
-}
+pub use mesh_metrics::process::{open_fds, rss_bytes};

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use mesh_harness::alloc::{self, CountingAlloc};
-use mesh_harness::probe::{Reading, Sample, SampleHistory};
+use mesh_harness::probe::{BoundKind, Reading, Sample, SampleHistory};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -25,7 +25,14 @@ fn sample(n: u64) -> Sample {
         tasks: 0,
         // Names of different lengths, some formatted (capacity beyond length), like the stats'.
         structures: (0..(n % 7 + 1))
-            .map(|i| Reading::bounded(format!("crate.component.structure_{i}_{n}"), i, 100))
+            .map(|i| {
+                Reading::bounded(
+                    format!("crate.component.structure_{i}_{n}"),
+                    i,
+                    100,
+                    BoundKind::Limit,
+                )
+            })
             .collect(),
     }
 }

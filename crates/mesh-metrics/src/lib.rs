@@ -21,7 +21,7 @@
 //!   `address_book`, `topics`, `gossip`, `incoming`, `store`, `process`.
 //! - [`exposition`]: readings as a prometheus-client collector; [`health`]: the `/health`
 //!   verdict; `router` (feature `axum`): both served.
-//! - [`alloc`]: a counting allocator, for the heap figure.
+//! - [`alloc`]: a counting allocator, for the heap figure; [`process`]: the process figures.
 //!
 //! Built without the `patched` feature (against unpatched upstream) it exports what upstream can
 //! report, the number of known peers and the process figures, and [`series::absent`] names the
@@ -31,6 +31,7 @@ pub mod alloc;
 pub mod collector;
 pub mod exposition;
 pub mod health;
+pub mod process;
 pub mod reading;
 #[cfg(feature = "axum")]
 pub mod router;
@@ -40,7 +41,6 @@ pub mod sources;
 mod address_book;
 mod gossip;
 mod incoming;
-mod process;
 mod store;
 mod topics;
 

@@ -62,7 +62,8 @@ pub(crate) fn readings() -> Vec<Reading> {
 }
 
 /// Resident set size from `/proc/self/status` (`VmRSS`, in kB).
-fn rss_bytes() -> Option<u64> {
+/// Resident set size from `/proc/self/status` (`VmRSS`, in kB).
+pub fn rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -70,7 +71,22 @@ fn rss_bytes() -> Option<u64> {
 }
 
 /// Entries of `/proc/self/fd`, less the one `read_dir` itself holds open.
-fn open_fds() -> Option<u64> {
+/// Entries of `/proc/self/fd`, less the one `read_dir` itself holds open.
+pub fn open_fds() -> Option<u64> {
     let count = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
     Some(count.saturating_sub(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_figures_are_read() {
+        assert!(rss_bytes().unwrap() > 0);
+        let before = open_fds().unwrap();
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        assert_eq!(open_fds().unwrap(), before + 1);
+        drop(file);
+    }
 }

@@ -115,9 +115,19 @@ impl Sources {
         self
     }
 
-    /// Everything the sources report now: the node's readings, the endpoint's, the store's, then
-    /// the process figures. An error means the node did not answer within [`CALL_TIMEOUT`].
+    /// Everything the sources report now: the node's structures (see
+    /// [`structures`](Self::structures)), then the process figures. An error means the node did
+    /// not answer within [`CALL_TIMEOUT`].
     pub async fn read(&self) -> Result<Vec<Reading>> {
+        let mut readings = self.structures().await?;
+        readings.extend(crate::process::readings());
+        Ok(readings)
+    }
+
+    /// The node's readings, the endpoint's and the store's, without the process figures (for a
+    /// caller that measures its process itself). An error means the node did not answer within
+    /// [`CALL_TIMEOUT`].
+    pub async fn structures(&self) -> Result<Vec<Reading>> {
         #[cfg(feature = "patched")]
         let bounds = self.address_book.clone();
         #[cfg(not(feature = "patched"))]
@@ -133,7 +143,6 @@ impl Sources {
                 readings.extend(crate::store::readings(&stats, &capacity, *kind));
             }
         }
-        readings.extend(crate::process::readings());
         Ok(readings)
     }
 

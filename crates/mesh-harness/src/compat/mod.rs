@@ -7,15 +7,12 @@
 //! store cap, no unsubscribe. Every `#[cfg(feature = "patched")]` of the library is in this
 //! module; the rest of the harness calls it and does not know which build it is.
 
-#[cfg(feature = "patched")]
-mod fork;
-
 use std::time::Duration;
 
 use anyhow::Result;
+use mesh_metrics::Sources;
 use p2panda_net::{Network, NetworkBuilder};
 
-use crate::probe::Reading;
 use crate::scenario::PeerTtl;
 use crate::store::HarnessStore;
 use crate::topic::MeshTopic;
@@ -60,6 +57,17 @@ pub fn long_lived_store() -> HarnessStore {
     }
 }
 
+/// The address book of a long-lived node (fork only): the fork's defaults, with
+/// [`LONG_LIVED_PEER_TTL`] unless the default TTL is asked for.
+#[cfg(feature = "patched")]
+fn long_lived_address_book(peer_ttl: PeerTtl) -> p2panda_net::AddressBookConfig {
+    let config = p2panda_net::AddressBookConfig::default();
+    match peer_ttl {
+        PeerTtl::Short => config.peer_ttl(LONG_LIVED_PEER_TTL),
+        PeerTtl::Default => config,
+    }
+}
+
 /// Builder settings of a long-lived node (hub and witnesses): on our fork, an address book
 /// with the given peer TTL; upstream has no setting to give.
 pub fn long_lived_builder(
@@ -68,7 +76,7 @@ pub fn long_lived_builder(
 ) -> NetworkBuilder<MeshTopic> {
     #[cfg(feature = "patched")]
     {
-        builder.address_book(fork::long_lived_address_book(peer_ttl))
+        builder.address_book(long_lived_address_book(peer_ttl))
     }
     #[cfg(not(feature = "patched"))]
     {
@@ -77,28 +85,20 @@ pub fn long_lived_builder(
     }
 }
 
-/// Every structure size the hub can report: the address book, topic streams, gossip buffers,
-/// the gossip actor's peers and connection tasks, QUIC's pending incoming attempts and the store
-/// on our fork; only the number of known peers on upstream.
-///
-/// An error means the node did not answer (its engine is gone or stuck).
-pub async fn hub_readings(
-    node: &Network<MeshTopic>,
-    store: &HarnessStore,
-    peer_ttl: PeerTtl,
-) -> Result<Vec<Reading>> {
+/// What the hub's samples read, through the collector a controller uses (mesh-metrics): every
+/// structure size with the bounds the hub was built with on our fork (address book, topic
+/// streams, gossip buffers, the gossip actor's peers and connection tasks, QUIC's pending
+/// incoming attempts, the store); only the number of known peers on upstream.
+pub fn hub_sources(node: &Network<MeshTopic>, store: &HarnessStore, peer_ttl: PeerTtl) -> Sources {
+    let sources = Sources::new(node).store(store);
     #[cfg(feature = "patched")]
     {
-        fork::hub_readings(node, store, peer_ttl).await
+        sources.address_book(&long_lived_address_book(peer_ttl))
     }
     #[cfg(not(feature = "patched"))]
     {
-        let _ = (store, peer_ttl);
-        let peers = node.known_peers().await?;
-        Ok(vec![Reading::new(
-            "p2panda_net.address_book.peers",
-            peers.len() as u64,
-        )])
+        let _ = peer_ttl;
+        sources
     }
 }
 

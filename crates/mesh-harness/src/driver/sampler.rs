@@ -5,28 +5,23 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use p2panda_net::Network;
+use mesh_metrics::Sources;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use super::counters::Counters;
 use super::long_lived::LongLived;
-use super::CALL_TIMEOUT;
 use crate::compat;
 use crate::node::SharedTopicMap;
 use crate::probe::{process_figures, Reading, Sample, SampleHistory};
 use crate::scenario::PeerTtl;
 use crate::settle::{heap_has_settled, MAX_EXTRA_PAUSE, SETTLE_TOLERANCE_BYTES, SETTLE_WINDOW};
-use crate::store::HarnessStore;
-use crate::topic::MeshTopic;
 
 /// Pause after a wave before its quiet sample, for the tasks of departed peers to finish.
 const QUIET_PAUSE: Duration = Duration::from_millis(250);
 
 /// The structures a sample reads: the hub's, and the harness's own tallies.
 pub(super) struct HubProbe {
-    node: Network<MeshTopic>,
-    store: HarnessStore,
-    peer_ttl: PeerTtl,
+    hub: Sources,
     topic_map: SharedTopicMap,
     counters: Arc<Counters>,
 }
@@ -40,9 +35,7 @@ impl HubProbe {
         counters: &Arc<Counters>,
     ) -> Self {
         Self {
-            node: hub.node.clone(),
-            store: hub.store.clone(),
-            peer_ttl,
+            hub: compat::hub_sources(&hub.node, &hub.store, peer_ttl),
             topic_map: topic_map.clone(),
             counters: counters.clone(),
         }
@@ -53,10 +46,9 @@ impl HubProbe {
         let mut structures = Vec::new();
         // A hub that does not answer within the timeout is itself a finding: counted, and the
         // run goes on instead of hanging with it.
-        let hub = compat::hub_readings(&self.node, &self.store, self.peer_ttl);
-        match tokio::time::timeout(CALL_TIMEOUT, hub).await {
-            Ok(Ok(readings)) => structures.extend(readings),
-            Ok(Err(_)) | Err(_) => {
+        match self.hub.structures().await {
+            Ok(readings) => structures.extend(readings),
+            Err(_) => {
                 self.counters
                     .hub_unresponsive
                     .fetch_add(1, Ordering::Relaxed);

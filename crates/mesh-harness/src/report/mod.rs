@@ -46,7 +46,7 @@ fn figure_names(samples: &[Sample]) -> Vec<String> {
 mod test_samples {
     use std::time::Duration;
 
-    use crate::probe::{Reading, Sample};
+    use crate::probe::{BoundKind, Reading, Sample};
 
     /// A sample at `cycles` with `heap` bytes and `peers` in the address book (bound 100);
     /// every fifth is quiet.
@@ -65,6 +65,7 @@ mod test_samples {
                 "p2panda_net.address_book.peers",
                 peers,
                 100,
+                BoundKind::Limit,
             )],
         }
     }

@@ -302,7 +302,7 @@ fn heap_verdict(slope: Option<f64>, interval: Option<(f64, f64)>, limit: f64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::Reading;
+    use crate::probe::{BoundKind, Reading};
     use crate::report::table;
     use crate::report::test_samples::sample;
 
@@ -323,7 +323,12 @@ mod tests {
     fn a_capped_store_may_fill_to_its_bound_but_not_beyond() {
         let store = |c: u64, ops: u64| {
             let mut s = sample(c, 1_000_000, 20);
-            s.structures = vec![Reading::bounded("p2panda_store.operations", ops, 400)];
+            s.structures = vec![Reading::bounded(
+                "p2panda_store.operations",
+                ops,
+                400,
+                BoundKind::Capacity,
+            )];
             s
         };
         let ops = "p2panda_store.operations";
@@ -403,6 +408,7 @@ mod tests {
                 "p2panda_net.address_book.peers",
                 peers,
                 10_000,
+                BoundKind::Limit,
             )];
         }
         let peers = summarize(&book, &Criteria::default())
