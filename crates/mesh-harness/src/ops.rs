@@ -5,8 +5,9 @@
 //! The names, labels and the `/health` verdict are mesh-metrics' (see its crate docs and
 //! docs/operating.md). Besides the hub's structures and the process figures, a soak exports its
 //! own: `mesh_harness_process_heap_blocks`, `mesh_harness_churn_cycles` and the harness's tallies
-//! (`mesh_harness_*`). `/health` adds the run's `cycles` and `elapsed_s` to the verdict, and is
-//! `starting` (HTTP 503) before the first sample.
+//! (`mesh_harness_*`). `/health` adds the run's `cycles` and `elapsed_s` to the verdict, is
+//! `starting` (HTTP 503) before the first sample and `unresponsive` (HTTP 503) for a sample the
+//! hub did not answer.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -95,10 +96,20 @@ pub struct SoakHealth {
     pub elapsed_s: f64,
 }
 
-/// Judges a sample (or its absence: `starting`).
+/// The reading every answer of the hub has, on either build: a sample without it is one in
+/// which the hub did not answer.
+const ALWAYS_READ: &str = "p2panda_net.address_book.peers";
+
+/// Judges a sample (or its absence: `starting`; a sample the hub did not answer for:
+/// `unresponsive`).
 pub fn health(sample: Option<&Sample>, degraded_fraction: f64) -> SoakHealth {
+    let verdict = judge(sample.map(|s| s.structures.as_slice()), degraded_fraction);
+    let answered = |s: &Sample| s.structures.iter().any(|r| r.name == ALWAYS_READ);
     SoakHealth {
-        health: judge(sample.map(|s| s.structures.as_slice()), degraded_fraction),
+        health: match sample {
+            Some(s) if !answered(s) => verdict.unresponsive(),
+            _ => verdict,
+        },
         cycles: sample.map_or(0, |s| s.cycles),
         elapsed_s: sample.map_or(0.0, |s| s.elapsed.as_secs_f64()),
     }
@@ -207,6 +218,11 @@ mod tests {
         assert_eq!((ok.health.status, ok.cycles), ("ok", 12));
         assert_eq!(ok.health.structures.len(), 2, "counters are not structures");
         assert_eq!(health(Some(&sample(81)), 0.8).health.status, "degraded");
+        let unanswered = Sample {
+            structures: vec![Reading::new("mesh_harness.peer_stalls_total", 0)],
+            ..sample(0)
+        };
+        assert_eq!(health(Some(&unanswered), 0.8).health.status, "unresponsive");
         let json = serde_json::to_value(&ok).unwrap();
         assert_eq!(json["status"], "ok");
         assert_eq!(json["cycles"], 12);

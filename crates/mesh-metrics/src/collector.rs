@@ -1,7 +1,7 @@
 //! [`MeshMetrics`]: the one call a controller makes. Registers the exposition, and reads the
 //! sources on an interval with a task it owns (aborted when it is dropped) or on every scrape.
 
-#[cfg(feature = "axum")]
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,8 +28,7 @@ pub enum Refresh {
 /// The forks' stats of one node, registered in a [`Registry`] and judged for `/health`.
 #[derive(Debug)]
 pub struct MeshMetrics {
-    sources: Sources,
-    latest: Latest,
+    reader: Reader,
     refresh: Refresh,
     degraded_fraction: f64,
     task: Option<JoinHandle<()>>,
@@ -39,19 +38,18 @@ impl MeshMetrics {
     /// Registers every series `sources` report in `registry` and, with [`Refresh::Every`],
     /// starts the task that reads them (so it must be called inside a tokio runtime).
     pub fn register(registry: &mut Registry, sources: Sources, refresh: Refresh) -> Self {
-        let latest = Latest::new();
-        exposition::register(registry, latest.clone());
+        let reader = Reader {
+            sources,
+            latest: Latest::new(),
+            answered: Arc::new(AtomicBool::new(true)),
+        };
+        exposition::register(registry, reader.latest.clone());
         let task = match refresh {
-            Refresh::Every(every) => Some(tokio::spawn(refresh_every(
-                sources.clone(),
-                latest.clone(),
-                every,
-            ))),
+            Refresh::Every(every) => Some(tokio::spawn(reader.clone().every(every))),
             Refresh::OnScrape => None,
         };
         Self {
-            sources,
-            latest,
+            reader,
             refresh,
             degraded_fraction: DEFAULT_DEGRADED_FRACTION,
             task,
@@ -73,18 +71,25 @@ impl MeshMetrics {
     /// Reads the sources now. When the node does not answer, only the process figures stay (its
     /// series leave the scrape instead of showing stale values) and the error is returned.
     pub async fn refresh(&self) -> Result<()> {
-        read_into(&self.sources, &self.latest).await
+        self.reader.once().await
     }
 
     /// The latest readings, `None` before the first.
     pub fn readings(&self) -> Option<Vec<Reading>> {
-        self.latest.get()
+        self.reader.latest.get()
     }
 
-    /// The `/health` verdict of the latest readings (`starting` before the first); serve it as
-    /// JSON with [`Health::http_status`].
+    /// The `/health` verdict of the latest readings (`starting` before the first,
+    /// `unresponsive` when the latest read of the node failed); serve it as JSON with
+    /// [`Health::http_status`].
     pub fn health(&self) -> Health {
-        health::judge(self.latest.get().as_deref(), self.degraded_fraction)
+        let latest = self.reader.latest.get();
+        let health = health::judge(latest.as_deref(), self.degraded_fraction);
+        if self.reader.answered.load(Ordering::Relaxed) {
+            health
+        } else {
+            health.unresponsive()
+        }
     }
 
     /// A `/metrics` and `/health` router serving `registry` and this collector (see
@@ -103,27 +108,40 @@ impl Drop for MeshMetrics {
     }
 }
 
-/// Reads `sources` into `latest`.
-async fn read_into(sources: &Sources, latest: &Latest) -> Result<()> {
-    match sources.read().await {
-        Ok(readings) => {
-            latest.set(readings);
-            Ok(())
-        }
-        Err(err) => {
-            latest.set(sources.process_readings());
-            Err(err)
-        }
-    }
+/// Reads the sources into the latest readings, and records whether the node answered.
+#[derive(Debug, Clone)]
+struct Reader {
+    sources: Sources,
+    latest: Latest,
+    answered: Arc<AtomicBool>,
 }
 
-/// The refresh task: reads at once, then every `every`. A failed read is already visible (the
-/// node's series leave the scrape), so the task goes on.
-async fn refresh_every(sources: Sources, latest: Latest, every: Duration) {
-    let mut ticker = tokio::time::interval(every);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let _ = read_into(&sources, &latest).await;
+impl Reader {
+    /// One read. When the node does not answer, only the process figures and the count of
+    /// unanswered reads stay.
+    async fn once(&self) -> Result<()> {
+        let read = self.sources.read().await;
+        self.answered.store(read.is_ok(), Ordering::Relaxed);
+        match read {
+            Ok(readings) => {
+                self.latest.set(readings);
+                Ok(())
+            }
+            Err(err) => {
+                self.latest.set(self.sources.process_readings());
+                Err(err)
+            }
+        }
+    }
+
+    /// The refresh task: reads at once, then every `every`. A failed read is already visible
+    /// (counted, and `/health` says `unresponsive`), so the task goes on.
+    async fn every(self, every: Duration) {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let _ = self.once().await;
+        }
     }
 }

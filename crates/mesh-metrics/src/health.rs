@@ -2,7 +2,8 @@
 //!
 //! A structure with a `limit` is degraded above `degraded_fraction` of it; one with a
 //! `capacity` only above the capacity itself (a full evicting store is healthy). The node is
-//! `degraded` when any structure is, `ok` otherwise, and `starting` before the first reading.
+//! `degraded` when any structure is, `ok` otherwise, `starting` before the first reading, and
+//! `unresponsive` when the latest read of the node failed (its structures are then unknown).
 //! Counters and unbounded structures never degrade it.
 
 use serde::Serialize;
@@ -32,7 +33,7 @@ pub struct StructureHealth {
 /// The `/health` document of a node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Health {
-    /// `ok`, `degraded` or `starting`.
+    /// `ok`, `degraded`, `starting` or `unresponsive`.
     pub status: &'static str,
     /// Share of a limit above which a structure counts as degraded.
     pub degraded_fraction: f64,
@@ -41,6 +42,13 @@ pub struct Health {
 }
 
 impl Health {
+    /// The verdict for a node whose latest read failed: `unresponsive`, whatever the structures
+    /// still listed say.
+    pub fn unresponsive(mut self) -> Self {
+        self.status = "unresponsive";
+        self
+    }
+
     /// The HTTP status to serve it with: 200 when `ok`, 503 otherwise.
     pub fn http_status(&self) -> u16 {
         if self.status == "ok" {

@@ -92,6 +92,7 @@ pub fn all() -> impl Iterator<Item = &'static Series> {
         crate::incoming::SERIES,
         crate::store::SERIES,
         crate::process::SERIES,
+        crate::sources::SERIES,
     ]
     .into_iter()
     .flatten()

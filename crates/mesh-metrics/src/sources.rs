@@ -2,19 +2,33 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use p2panda_net::{Network, TopicId};
 use p2panda_store::MemoryStore;
 use p2panda_sync::TopicQuery;
 
 use crate::reading::Reading;
+use crate::series::Series;
 
 /// How long the node's stats calls may take before a reading counts as failed: a node whose
 /// engine is stuck must not stall the collector with it.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Reads of the node that failed: counted, because a failed read leaves the node's series out
+/// of the scrape rather than showing stale values.
+const UNANSWERED: &str = "mesh_metrics.node_unanswered_total";
+
+pub(crate) const SERIES: &[Series] = &[Series::fork(
+    UNANSWERED,
+    "reads",
+    "Sources::read",
+    "Reads of the node's stats that failed or took longer than 5 s (its series are then absent)",
+)
+.everywhere()];
 
 /// What bounds the node's readings: its address book settings on the forks, nothing upstream
 /// (which has no settings).
@@ -38,6 +52,7 @@ type ReadNode =
 #[derive(Clone)]
 pub struct Sources {
     node: ReadNode,
+    unanswered: Arc<AtomicU64>,
     #[cfg(feature = "patched")]
     endpoint: iroh::Endpoint,
     #[cfg(feature = "patched")]
@@ -67,6 +82,7 @@ impl Sources {
         });
         Self {
             node: read,
+            unanswered: Arc::new(AtomicU64::new(0)),
             #[cfg(feature = "patched")]
             endpoint: network.endpoint().clone(),
             #[cfg(feature = "patched")]
@@ -116,25 +132,31 @@ impl Sources {
     }
 
     /// Everything the sources report now: the node's structures (see
-    /// [`structures`](Self::structures)), then the process figures. An error means the node did
-    /// not answer within [`CALL_TIMEOUT`].
+    /// [`structures`](Self::structures)), the process figures and the count of unanswered
+    /// reads. An error means the node did not answer within [`CALL_TIMEOUT`].
     pub async fn read(&self) -> Result<Vec<Reading>> {
         let mut readings = self.structures().await?;
-        readings.extend(crate::process::readings());
+        readings.extend(self.process_readings());
         Ok(readings)
     }
 
     /// The node's readings, the endpoint's and the store's, without the process figures (for a
     /// caller that measures its process itself). An error means the node did not answer within
-    /// [`CALL_TIMEOUT`].
+    /// [`CALL_TIMEOUT`]; it is counted (see [`unanswered`](Self::unanswered)).
     pub async fn structures(&self) -> Result<Vec<Reading>> {
         #[cfg(feature = "patched")]
         let bounds = self.address_book.clone();
         #[cfg(not(feature = "patched"))]
         let bounds = ();
-        let mut readings = tokio::time::timeout(CALL_TIMEOUT, (self.node)(bounds))
-            .await
-            .context("the node's stats calls timed out")??;
+        let node = tokio::time::timeout(CALL_TIMEOUT, (self.node)(bounds)).await;
+        let mut readings = match node {
+            Ok(Ok(readings)) => readings,
+            Ok(Err(err)) => return Err(self.count_unanswered(err)),
+            Err(elapsed) => {
+                let err = anyhow::Error::new(elapsed).context("the node's stats calls timed out");
+                return Err(self.count_unanswered(err));
+            }
+        };
         #[cfg(feature = "patched")]
         {
             readings.extend(crate::incoming::readings(&self.endpoint));
@@ -146,9 +168,22 @@ impl Sources {
         Ok(readings)
     }
 
-    /// The process figures alone: what is left to export when the node does not answer.
+    /// Reads of the node that failed or timed out so far (shared by clones).
+    pub fn unanswered(&self) -> u64 {
+        self.unanswered.load(Ordering::Relaxed)
+    }
+
+    fn count_unanswered(&self, err: anyhow::Error) -> anyhow::Error {
+        self.unanswered.fetch_add(1, Ordering::Relaxed);
+        err
+    }
+
+    /// What is exported when the node does not answer too: the process figures and the count
+    /// of unanswered reads.
     pub fn process_readings(&self) -> Vec<Reading> {
-        crate::process::readings()
+        let mut readings = crate::process::readings();
+        readings.push(Reading::new(UNANSWERED, self.unanswered()));
+        readings
     }
 }
 

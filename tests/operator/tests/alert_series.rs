@@ -44,5 +44,5 @@ fn every_rule_selects_series_mesh_metrics_exports() {
 fn every_rule_is_checked() {
     let alerts: std::collections::BTreeSet<String> =
         alert_selectors().into_iter().map(|s| s.alert).collect();
-    assert_eq!(alerts.len(), 6, "{alerts:?}");
+    assert_eq!(alerts.len(), 7, "{alerts:?}");
 }
