@@ -51,6 +51,20 @@ pub enum PeerTtl {
     /// nothing runs it: every departed peer is still in the hub's book at the settled samples,
     /// which then show what one costs the hub.
     Default,
+    /// [`LONG_PEER_TTL`], every other setting the default: for runs that churn through more
+    /// peers than 2 cores can in 30 minutes, to show how the cost of a remembered peer scales
+    /// with their number.
+    Long,
+}
+
+/// The peer TTL of [`PeerTtl::Long`]: longer than a 5,000-cycle run with its settled pauses.
+pub const LONG_PEER_TTL: Duration = Duration::from_secs(2 * 60 * 60);
+
+impl PeerTtl {
+    /// Whether the hub still remembers every departed peer at the settled samples.
+    pub fn remembers_departed_peers(self) -> bool {
+        self != Self::Short
+    }
 }
 
 /// Default limit on churn time, in seconds: long enough for the fork to do the default 600

@@ -30,6 +30,7 @@ pub fn short_run(seed: u64, cycles: usize) -> RunOptions {
         // Two settled pauses (40-70 s each) would more than double the test; it judges the
         // fitted slope, and the drained state at the end.
         settled_pause: None,
+        settled_at: Vec::new(),
     }
 }
 

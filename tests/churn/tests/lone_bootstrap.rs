@@ -12,11 +12,11 @@
 use std::time::Duration;
 
 use mesh_harness::alloc::{self, CountingAlloc};
+use mesh_harness::compat::long_lived_store;
 use mesh_harness::node::{build_node, NodeSpec, SharedTopicMap};
 use mesh_harness::probe::process_figures;
 use mesh_harness::report::least_squares;
 use mesh_harness::scenario::PeerTtl;
-use mesh_harness::compat::long_lived_store;
 use mesh_harness::topic::MeshTopic;
 
 #[global_allocator]

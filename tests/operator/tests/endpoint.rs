@@ -43,7 +43,7 @@ async fn metrics_and_health_are_served_live() {
         },
         sample_every: Duration::from_millis(500),
         settle: Duration::from_secs(1),
-        settled_pause: None,
+        ..RunOptions::default()
     };
     let publisher = state.clone();
     let churn = tokio::spawn(run(options, move |sample| publisher.publish(sample)));

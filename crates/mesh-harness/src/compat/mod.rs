@@ -65,6 +65,7 @@ fn long_lived_address_book(peer_ttl: PeerTtl) -> p2panda_net::AddressBookConfig 
     match peer_ttl {
         PeerTtl::Short => config.peer_ttl(LONG_LIVED_PEER_TTL),
         PeerTtl::Default => config,
+        PeerTtl::Long => config.peer_ttl(crate::scenario::LONG_PEER_TTL),
     }
 }
 

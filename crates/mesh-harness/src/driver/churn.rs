@@ -1,6 +1,6 @@
 //! The churn: short-lived peers in waves of `concurrency`, sampled every tick while they run,
 //! with a quiet sample after each wave (no short-lived peer is alive then, so it holds only what
-//! the long-lived nodes keep) and a settled pause half-way.
+//! the long-lived nodes keep) and settled pauses (half-way, or at the cycles asked for).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -20,6 +20,8 @@ pub(super) struct Churn<'a> {
     pub scenario: &'a ScenarioConfig,
     /// The settled pause to take half-way, if any (see `RunOptions::settled_pause`).
     pub settled_pause: Option<Duration>,
+    /// The cycles after which to take it instead of half-way (see `RunOptions::settled_at`).
+    pub settled_at: &'a [usize],
     /// The topic set, indexed by [`PeerPlan::topic`].
     pub topics: &'a [MeshTopic],
     /// What every short-lived peer shares.
@@ -37,14 +39,17 @@ impl Churn<'_> {
         sampler: &mut Sampler<F>,
     ) -> Result<()> {
         let mut paused = Duration::ZERO;
-        let mut mid_pause = self.settled_pause;
+        let mut pauses_taken = 0;
         for wave in plans.chunks(self.scenario.concurrency.max(1)) {
             let churned = started.elapsed().saturating_sub(paused);
             if self.scenario.duration.is_some_and(|limit| churned >= limit) {
                 break;
             }
-            if let Some(pause) = mid_pause.filter(|_| self.half_done(churned)) {
-                mid_pause = None;
+            let pause = self
+                .settled_pause
+                .filter(|_| self.pause_due(pauses_taken, churned));
+            if let Some(pause) = pause {
+                pauses_taken += 1;
                 let pause_started = Instant::now();
                 sampler.settled_pause(pause).await;
                 paused += pause_started.elapsed();
@@ -54,13 +59,18 @@ impl Churn<'_> {
         Ok(())
     }
 
-    /// Whether half the churn time or half the cycles are done.
-    fn half_done(&self, churned: Duration) -> bool {
+    /// Whether the next settled pause is due, `taken` being taken: once the next cycle count of
+    /// `settled_at` is done or, without any, once half the churn time or half the cycles are.
+    fn pause_due(&self, taken: usize, churned: Duration) -> bool {
         let cycles = self.peers.counters.cycles.load(Ordering::Relaxed) as usize;
-        self.scenario
+        if !self.settled_at.is_empty() {
+            return self.settled_at.get(taken).is_some_and(|&at| cycles >= at);
+        }
+        let half_time = self
+            .scenario
             .duration
-            .is_some_and(|limit| churned >= limit / 2)
-            || cycles >= self.scenario.cycles / 2
+            .is_some_and(|limit| churned >= limit / 2);
+        taken == 0 && (half_time || cycles >= self.scenario.cycles / 2)
     }
 
     /// Runs one wave of peers to its end, sampling every tick, and takes its quiet sample.

@@ -49,14 +49,18 @@ pub struct RunOptions {
     pub sample_every: Duration,
     /// Quiet time after the last peer left, still sampled, before the run ends.
     pub settle: Duration,
-    /// With `Some(pause)`: churn stops for at least `pause` once half the run is done, and again
-    /// after the last wave (instead of `settle`), then until the heap has stopped falling (at
+    /// With `Some(pause)`: churn stops for at least `pause` once half the run is done (or after
+    /// each of the cycles in `settled_at`), and again after the last wave (instead of `settle`), then until the heap has stopped falling (at
     /// most [`MAX_EXTRA_PAUSE`](crate::settle::MAX_EXTRA_PAUSE) longer, see [`crate::settle`]); each pause ends with a settled
     /// sample. The pause must outlast every time-bounded trace of a departed peer (QUIC's 30 s
     /// handshake and idle timeouts, the long-lived nodes' 10 s peer TTL), so the two settled
     /// samples differ only by what the long-lived nodes keep for good. The duration limit
     /// counts churn time only.
     pub settled_pause: Option<Duration>,
+    /// Churn cycles after which to take the settled pauses before the last, in place of the
+    /// one half-way (empty: half-way). Judging a remembered peer's cost at several sizes of the
+    /// hub's book takes several.
+    pub settled_at: Vec<usize>,
 }
 
 impl Default for RunOptions {
@@ -66,6 +70,7 @@ impl Default for RunOptions {
             sample_every: Duration::from_secs(1),
             settle: Duration::from_secs(5),
             settled_pause: None,
+            settled_at: Vec::new(),
         }
     }
 }
@@ -143,6 +148,7 @@ pub async fn run(options: RunOptions, on_sample: impl FnMut(&Sample)) -> Result<
     let churn = Churn {
         scenario,
         settled_pause: options.settled_pause,
+        settled_at: &options.settled_at,
         topics: &topics,
         peers: PeerContext {
             hub: nodes.hub_address.clone(),

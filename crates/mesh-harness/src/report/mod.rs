@@ -6,17 +6,21 @@
 //!   ([`summarize`] into a [`Summary`] with its [`Verdict`]);
 //! - rendering: the [`table()`] of verdicts and the [`missed_table`] of lost messages
 //!   (`table.rs`), the CSV of every sample ([`write_csv`], [`read_csv`]) and the SVG chart
-//!   ([`write_chart`]).
+//!   ([`write_chart`]);
+//! - what a remembered departed peer costs the hub between each two settled samples
+//!   ([`remembered_peer_steps`], `remembered.rs`).
 
 mod chart;
 mod csv;
 mod fit;
+mod remembered;
 mod table;
 mod verdict;
 
 pub use chart::{write_chart, CHART_PANELS};
 pub use csv::{read_csv, write_csv};
 pub use fit::{least_squares, theil_sen, theil_sen_interval, Fit};
+pub use remembered::{remembered_peer_steps, remembered_table, RememberedStep};
 pub use table::{missed_table, table, MAX_MISSED_ROWS};
 pub use verdict::{
     heap_per_remembered_peer, summarize, Criteria, Summary, Verdict, FILLS_TO_BOUND,

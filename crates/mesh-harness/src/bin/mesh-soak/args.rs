@@ -58,8 +58,9 @@ pub struct Args {
     /// How long the hub remembers a departed peer (fork only): `short` (10 s), so that the heap
     /// is judged on what it keeps for good, or `default` (the fork's 30 min, as a user who sets
     /// nothing runs it), so that every departed peer is still in the hub's book at the settled
-    /// samples and the heap is judged per remembered peer (limit 2 KiB). Witnesses always use
-    /// the short TTL.
+    /// samples and the heap is judged per remembered peer (limit 2 KiB), or `long` (2 hours,
+    /// for runs longer than 30 minutes, judged the same way). Witnesses always use the short
+    /// TTL.
     #[arg(long, value_enum, default_value_t = PeerTtl::Short)]
     pub peer_ttl: PeerTtl,
     /// Highest acceptable heap growth per churn cycle over the second half, in bytes (default:
@@ -75,6 +76,11 @@ pub struct Args {
     /// must outlast QUIC's 30 s timeouts.
     #[arg(long, default_value_t = 40)]
     pub settled_pause: u64,
+    /// Churn cycles after which churn pauses for a settled sample, e.g. 100,500,1000 (default:
+    /// half-way); the run also ends with one. With the default or long peer TTL the summary
+    /// shows the heap per remembered peer between each two.
+    #[arg(long, value_delimiter = ',')]
+    pub settled_at: Vec<usize>,
     /// Lowest acceptable share of gossip messages delivered to the long-lived nodes.
     #[arg(long, default_value_t = 0.99)]
     pub min_delivery: f64,
@@ -125,21 +131,28 @@ impl Args {
         }
     }
 
-    /// The run's options: the scenario, and a settled pause unless `--settled-pause 0`.
+    /// The run's options: the scenario, and settled pauses unless `--settled-pause 0`.
     pub fn run_options(&self) -> RunOptions {
         RunOptions {
             scenario: self.scenario(),
             settled_pause: (self.settled_pause > 0)
                 .then(|| Duration::from_secs(self.settled_pause)),
+            settled_at: {
+                let mut at = self.settled_at.clone();
+                at.sort_unstable();
+                at.dedup();
+                at
+            },
             ..RunOptions::default()
         }
     }
 
     /// The criteria for the peer TTL, with the limits the flags set.
     pub fn criteria(&self) -> Criteria {
-        let base = match self.peer_ttl {
-            PeerTtl::Short => Criteria::default(),
-            PeerTtl::Default => Criteria::remembering_peers(),
+        let base = if self.peer_ttl.remembers_departed_peers() {
+            Criteria::remembering_peers()
+        } else {
+            Criteria::default()
         };
         Criteria {
             heap_bytes_per_cycle: self.heap_slope_limit.unwrap_or(base.heap_bytes_per_cycle),

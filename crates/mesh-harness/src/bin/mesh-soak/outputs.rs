@@ -5,7 +5,6 @@ use anyhow::{Context, Result};
 use mesh_harness::driver::{Delivery, RunOutcome};
 use mesh_harness::probe::Sample;
 use mesh_harness::report::{self, Summary};
-use mesh_harness::scenario::PeerTtl;
 
 use crate::args::Args;
 
@@ -49,11 +48,15 @@ fn summary(args: &Args, label: &str, outcome: &RunOutcome, table: &str) -> Strin
         "{table}\n{}\n",
         delivery_line(label, outcome, args.witnesses)
     );
-    if args.peer_ttl == PeerTtl::Default {
+    if args.peer_ttl.remembers_departed_peers() {
         if let Some(bytes) = report::heap_per_remembered_peer(&outcome.samples) {
             summary.push_str(&format!(
-                "{label}: heap per departed peer still remembered: {bytes:.0} B (between the settled samples; witnesses forget departed peers after 10 s, so with witnesses this is the hub's)\n"
+                "{label}: heap per departed peer still remembered: {bytes:.0} B (between the first and last settled samples; witnesses forget departed peers after 10 s, so with witnesses this is the hub's)\n"
             ));
+        }
+        let steps = report::remembered_peer_steps(&outcome.samples);
+        if steps.len() > 1 {
+            summary.push_str(&format!("\n{}", report::remembered_table(&steps)));
         }
     }
     let missed = &outcome.delivery.missed;
