@@ -1,0 +1,178 @@
+//! `mesh-lab`: mixed meshes on hosts of their own. Run it through `scripts/lab-run` (or
+//! `cargo xtask lab`), which gives it an outer network namespace with no link to the machine's
+//! network; it refuses to run anywhere else.
+
+mod cell;
+mod delivery;
+mod faults;
+mod matrix;
+mod net;
+mod node;
+mod outcome;
+mod report;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::Parser;
+
+use cell::{CellRun, LabOptions};
+use delivery::Phase;
+use faults::FaultOutcome;
+use matrix::{Cell, Fault, Mesh};
+use net::Host;
+use outcome::CellOutcome;
+
+/// Mixed meshes of fork and upstream nodes, one process per host, under faults.
+#[derive(Debug, Parser)]
+struct Args {
+    /// `mesh-node` built against our forks.
+    #[arg(long)]
+    fork_node: PathBuf,
+    /// `mesh-node` built against unpatched upstream.
+    #[arg(long)]
+    upstream_node: PathBuf,
+    /// Every mesh under every fault (20 cells), or the short matrix the test command runs.
+    #[arg(long, value_enum, default_value_t = MatrixSize::Full)]
+    matrix: MatrixSize,
+    /// Only these meshes (default: the matrix's).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    mesh: Vec<Mesh>,
+    /// Only these faults (default: the matrix's).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    fault: Vec<Fault>,
+    /// Long-lived peers besides the hub.
+    #[arg(long, default_value_t = 4)]
+    peers: usize,
+    /// Messages each live node publishes per round.
+    #[arg(long, default_value_t = 2)]
+    messages: usize,
+    /// Seconds a partition lasts.
+    #[arg(long, default_value_t = 20)]
+    partition_secs: u64,
+    /// Churn waves.
+    #[arg(long, default_value_t = 3)]
+    churn_waves: usize,
+    /// Short-lived peers per churn wave.
+    #[arg(long, default_value_t = 4)]
+    churn_size: usize,
+    /// Limit every peer's link to this many kbit/s (HTB); the hub's stays free.
+    #[arg(long)]
+    rate_kbit: Option<u32>,
+    /// Directory for the table and the CSV.
+    #[arg(long, default_value = "lab-out")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MatrixSize {
+    Full,
+    Short,
+}
+
+impl Args {
+    fn cells(&self) -> Vec<Cell> {
+        let base = match self.matrix {
+            MatrixSize::Full => matrix::full(),
+            MatrixSize::Short => matrix::short(),
+        };
+        base.into_iter()
+            .filter(|c| self.mesh.is_empty() || self.mesh.contains(&c.mesh))
+            .filter(|c| self.fault.is_empty() || self.fault.contains(&c.fault))
+            .collect()
+    }
+
+    fn options(&self) -> LabOptions {
+        LabOptions {
+            fork_node: self.fork_node.clone(),
+            upstream_node: self.upstream_node.clone(),
+            peers: self.peers,
+            messages: self.messages,
+            partition: Duration::from_secs(self.partition_secs),
+            churn: (self.churn_waves, self.churn_size),
+        }
+    }
+}
+
+/// Creates every host the cells need, and says which impairments run.
+fn build_lab(args: &Args, options: &LabOptions) -> Result<Vec<String>> {
+    net::check_isolated()?;
+    net::create_bridge()?;
+    let hosts: Vec<Host> = (1..=options.hosts() as u16).map(Host::numbered).collect();
+    for host in &hosts {
+        net::create_host(host)?;
+    }
+    let mut impairments = vec![format!(
+        "netem (delay, loss): {}",
+        if net::has_netem(&hosts[0]) {
+            "available, not used by this matrix"
+        } else {
+            "not in this kernel: no delay or loss emulated"
+        }
+    )];
+    match args.rate_kbit {
+        Some(kbit) => {
+            for host in &hosts[1..] {
+                net::limit_rate(host, kbit)?;
+            }
+            impairments.push(format!("rate: {kbit} kbit/s on every peer's link (HTB)"));
+        }
+        None => impairments.push("rate: unlimited".to_owned()),
+    }
+    Ok(impairments)
+}
+
+/// Runs one cell: its nodes, the rounds around its fault, and their figures.
+async fn run_cell(options: &LabOptions, cell: Cell, number: u64) -> Result<CellOutcome> {
+    let seed_base = number * 1_000;
+    let mut run = CellRun::start(options, cell, seed_base).await?;
+    run.round(Phase::Before).await?;
+    let fault = match cell.fault {
+        Fault::None => FaultOutcome::default(),
+        Fault::Partition => faults::partition(&mut run).await?,
+        Fault::HubCrash => faults::hub_crash(&mut run).await?,
+        Fault::Churn => faults::churn(&mut run, seed_base + 100).await?,
+    };
+    run.round(Phase::After).await?;
+    outcome::finish(run, fault).await
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let options = args.options();
+    let cells = args.cells();
+    if cells.is_empty() {
+        bail!("no cell left after --mesh and --fault");
+    }
+    let impairments = build_lab(&args, &options)?;
+    let mut outcomes = Vec::new();
+    for (number, cell) in cells.iter().enumerate() {
+        eprintln!(
+            "mesh-lab: cell {}/{}: {} / {}",
+            number + 1,
+            cells.len(),
+            cell.fault,
+            cell.mesh
+        );
+        let outcome = run_cell(&options, *cell, number as u64 + 1).await?;
+        eprintln!("mesh-lab:   delivered {:.1}%", 100.0 * outcome.delivery());
+        outcomes.push(outcome);
+    }
+    std::fs::create_dir_all(&args.out)?;
+    let table = report::table(&outcomes);
+    let failures = report::failures(&outcomes);
+    let mut text = format!("{table}\nimpairments: {}\n", impairments.join("; "));
+    for line in &failures {
+        text.push_str(&format!("FAIL {line}\n"));
+    }
+    print!("{text}");
+    std::fs::write(args.out.join("lab-table.md"), &text)?;
+    report::write_csv(&args.out.join("lab.csv"), &outcomes)?;
+    println!("csv: {}", args.out.join("lab.csv").display());
+    if !failures.is_empty() {
+        bail!("{} verdicts failed", failures.len());
+    }
+    Ok(())
+}

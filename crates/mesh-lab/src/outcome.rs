@@ -1,0 +1,156 @@
+//! What a cell leaves behind once its nodes are stopped: per node its traffic, memory and synced
+//! operations, and for the cell its deliveries, join times and latencies.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cell::CellRun;
+use crate::delivery::{quantile, Message, Phase};
+use crate::faults::FaultOutcome;
+use crate::matrix::{Build, Cell};
+
+/// How long a node may take to answer `stats`.
+const STATS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One long-lived node at the end of a cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeOutcome {
+    /// 0 for the hub.
+    pub index: usize,
+    /// `hub` or `peer`.
+    pub role: &'static str,
+    /// Its build.
+    pub build: Build,
+    /// Bytes its host sent during the cell.
+    pub sent_bytes: u64,
+    /// Packets its host sent during the cell.
+    pub sent_packets: u64,
+    /// Its resident set at the end, if it answered.
+    pub rss_bytes: Option<u64>,
+    /// Operations it received through sync.
+    pub synced_ops: u64,
+}
+
+/// A cell's figures.
+#[derive(Debug, Clone)]
+pub struct CellOutcome {
+    /// The cell.
+    pub cell: Cell,
+    /// Its long-lived nodes.
+    pub nodes: Vec<NodeOutcome>,
+    /// Gossip deliveries made and expected (steady rounds, partition heal, churn).
+    pub delivered: (usize, usize),
+    /// The same, to upstream nodes only.
+    pub delivered_to_upstream: (usize, usize),
+    /// Join times, ms.
+    pub join_ms: Vec<f64>,
+    /// Publish-to-receive latencies, ms.
+    pub latency_ms: Vec<f64>,
+    /// What the fault measured.
+    pub fault: FaultOutcome,
+}
+
+impl CellOutcome {
+    /// Delivered share, 1.0 when nothing was expected.
+    pub fn delivery(&self) -> f64 {
+        ratio(self.delivered)
+    }
+
+    /// Join time quantile, ms.
+    pub fn join(&self, q: f64) -> Option<f64> {
+        quantile(&self.join_ms, q)
+    }
+
+    /// Latency quantile, ms.
+    pub fn latency(&self, q: f64) -> Option<f64> {
+        quantile(&self.latency_ms, q)
+    }
+}
+
+/// `made / expected`, 1.0 when nothing was expected.
+pub fn ratio((made, expected): (usize, usize)) -> f64 {
+    if expected == 0 {
+        1.0
+    } else {
+        made as f64 / expected as f64
+    }
+}
+
+/// Messages whose delivery is judged: not those sent into a partition (expected on one side
+/// only, and judged by the heal) nor the rejoin probes (sent while the hub is still rejoining).
+fn judged(m: &Message) -> bool {
+    !matches!(m.phase, Phase::Partitioned | Phase::Rejoin)
+}
+
+/// Reads every long-lived node's figures, stops every node, and sums the cell up.
+pub async fn finish(mut run: CellRun<'_>, fault: FaultOutcome) -> Result<CellOutcome> {
+    run.read_events();
+    let mut nodes = Vec::new();
+    for member in &mut run.members {
+        member.process.drain();
+        let traffic = CellRun::sent_since_start(member)?;
+        member.process.send("stats").await?;
+        let stats = member
+            .process
+            .wait_for(STATS_TIMEOUT, |e| e.name() == "stats")
+            .await;
+        let rss = stats.and_then(|e| e.body["readings"]["process.rss_bytes"].as_u64());
+        let synced_ops = member
+            .process
+            .history
+            .iter()
+            .filter(|e| e.name() == "synced")
+            .filter_map(|e| e.body["ops"].as_u64())
+            .sum();
+        nodes.push(NodeOutcome {
+            index: member.index,
+            role: if member.index == 0 { "hub" } else { "peer" },
+            build: member.build,
+            sent_bytes: traffic.sent_bytes,
+            sent_packets: traffic.sent_packets,
+            rss_bytes: rss,
+            synced_ops,
+        });
+    }
+    for member in &mut run.members {
+        member.process.shutdown(Duration::from_secs(10)).await;
+    }
+    let mesh = run.cell.mesh;
+    let to_upstream = |m: &Message| {
+        let expected: Vec<usize> = m
+            .expected
+            .iter()
+            .copied()
+            .filter(|&i| mesh.build_of(i) == Build::Upstream)
+            .collect();
+        let made = expected
+            .iter()
+            .filter(|i| m.received.contains_key(i))
+            .count();
+        (made, expected.len())
+    };
+    let delivered_to_upstream = run
+        .ledger
+        .messages
+        .iter()
+        .filter(|m| judged(m))
+        .map(to_upstream)
+        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+    Ok(CellOutcome {
+        cell: run.cell,
+        delivered: run.ledger.delivered(judged),
+        delivered_to_upstream,
+        latency_ms: run
+            .ledger
+            .messages
+            .iter()
+            .filter(|m| judged(m))
+            .flat_map(Message::latencies_ms)
+            .collect(),
+        join_ms: run.join_ms,
+        nodes,
+        fault,
+    })
+}
