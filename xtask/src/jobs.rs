@@ -77,8 +77,8 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
 }
 
 /// `cargo xtask test` (after `needs::for_test` is satisfied): apply and check the series and
-/// the index, lint, build outside the namespace, run every test inside it, then the drop-in API
-/// check.
+/// the index, lint, build outside the namespace, run every test inside it, the short lab
+/// matrix, then the drop-in API check.
 pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     let root = repo_root();
     for fork in forks {
@@ -90,6 +90,12 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     lint(&root)?;
     check_upstream_side(&root)?;
     nextest(&root, args)?;
+    // The short mixed-mesh matrix: the fork hub among upstream peers against all upstream,
+    // without a fault and across a partition (debug builds: the test build made them).
+    crate::lab::run_lab(
+        true,
+        &["--matrix", "short", "--out", "target/lab-short"].map(String::from),
+    )?;
     if !args.no_semver {
         semver(forks, None)?;
     }
@@ -110,19 +116,19 @@ fn tool_tests(root: &Path) -> Result<()> {
     )
 }
 
-/// Compiles what the soak builds against unpatched upstream: the harness without its `patched`
-/// feature, in the soak's generated workspace without `[patch]`. Only the soak runs that side,
-/// so without this check it could stop compiling unseen. A `cargo check` is enough: the
-/// question is whether it compiles against upstream's API, and checking is the cheapest build.
+/// Builds what the soak and the lab build against unpatched upstream: the harness without its
+/// `patched` feature, in the soak's generated workspace without `[patch]`. Only the soak and the
+/// lab run that side, so without this it could stop compiling unseen. A debug build, which the
+/// short lab matrix then runs.
 fn check_upstream_side(root: &Path) -> Result<()> {
     let dir = soak::baseline_workspace(root)?;
     run(
         Command::new(cargo())
             .current_dir(root)
-            .args(["check", "--quiet", "--manifest-path"])
+            .args(["build", "--quiet", "--manifest-path"])
             .arg(dir.join("Cargo.toml"))
             .args(["--no-default-features", "--lib", "--bins"]),
-        "cargo check of the harness against unpatched upstream (the soak's upstream side)",
+        "build of the harness against unpatched upstream (the soak's and the lab's upstream side)",
     )
 }
 

@@ -12,6 +12,7 @@ mod export;
 mod git;
 mod header;
 mod jobs;
+mod lab;
 mod needs;
 mod pins;
 mod resolutions;
@@ -42,6 +43,8 @@ enum Cmd {
     Test(jobs::TestArgs),
     /// The main job: churn soak against upstream and our forks, side by side (see README).
     Soak(soak::SoakArgs),
+    /// The mixed-mesh lab: fork and upstream nodes, one process per host (see docs/lab.md).
+    Lab(lab::LabArgs),
     /// Write docs/fixme-resolutions.md from the patch headers and series/resolutions.toml.
     Docs,
     /// Check that every patched fork keeps upstream's public API (cargo-semver-checks).
@@ -145,6 +148,10 @@ fn main() -> Result<()> {
         Cmd::Soak(args) => {
             needs::ensure("cargo xtask soak", &needs::for_soak())?;
             soak::soak(&forks(manifest)?, &args)
+        }
+        Cmd::Lab(args) => {
+            needs::ensure("cargo xtask lab", &needs::for_lab())?;
+            lab::run(&args)
         }
         Cmd::Docs => docs::write(&forks(manifest)?, &repo_root()),
         Cmd::Semver { krate } => {

@@ -108,6 +108,11 @@ pub fn for_soak() -> Vec<&'static Need> {
     vec![&GIT, &UNSHARE, &IP]
 }
 
+/// What `cargo xtask lab` needs (`ip` and `tc` both come with iproute2).
+pub fn for_lab() -> Vec<&'static Need> {
+    vec![&GIT, &UNSHARE, &IP]
+}
+
 /// What `cargo xtask semver` needs.
 pub fn for_semver() -> Vec<&'static Need> {
     vec![&SEMVER_CHECKS]

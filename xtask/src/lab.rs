@@ -1,0 +1,96 @@
+//! `cargo xtask lab`: the mixed-mesh lab. Builds `mesh-node` twice, against our forks (this
+//! workspace) and against unpatched upstream (the soak's generated workspace), builds the
+//! `mesh-lab` driver, and runs it through `scripts/lab-run`, which gives it an outer namespace
+//! with no link to the machine's network. `cargo xtask test` runs the short matrix the same way.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::pins::cargo;
+use crate::repo_root;
+use crate::soak::baseline_workspace;
+
+/// Options of `cargo xtask lab`.
+#[derive(clap::Args)]
+pub struct LabArgs {
+    /// Debug builds (quicker to build; slower nodes).
+    #[arg(long)]
+    debug: bool,
+    /// Arguments for `mesh-lab` (after `--`), e.g. `-- --matrix short --out lab-out`.
+    #[arg(last = true)]
+    lab: Vec<String>,
+}
+
+/// The builds a lab run needs: where the two node binaries and the driver are.
+struct Binaries {
+    fork_node: PathBuf,
+    upstream_node: PathBuf,
+    driver: PathBuf,
+}
+
+/// Builds both `mesh-node`s and the driver, with `--release` unless `debug`.
+fn build(root: &Path, debug: bool) -> Result<Binaries> {
+    let profile = if debug { "debug" } else { "release" };
+    let build = |manifest: &Path, packages: &[&str], features: &[&str]| -> Result<()> {
+        let mut cmd = Command::new(cargo());
+        cmd.current_dir(root)
+            .args(["build", "--quiet", "--manifest-path"])
+            .arg(manifest)
+            .args(packages)
+            .args(features);
+        if !debug {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().context("starting cargo build")?;
+        if !status.success() {
+            bail!("building the lab's binaries failed ({status})");
+        }
+        Ok(())
+    };
+    eprintln!("xtask: building mesh-node against our forks, and the mesh-lab driver ({profile})");
+    build(
+        &root.join("Cargo.toml"),
+        &["-p", "mesh-harness", "--bin", "mesh-node", "-p", "mesh-lab"],
+        &[],
+    )?;
+    eprintln!("xtask: building mesh-node against unpatched upstream ({profile})");
+    let baseline = baseline_workspace(root)?;
+    build(
+        &baseline.join("Cargo.toml"),
+        &["-p", "mesh-harness", "--bin", "mesh-node"],
+        &["--no-default-features"],
+    )?;
+    Ok(Binaries {
+        fork_node: root.join("target").join(profile).join("mesh-node"),
+        upstream_node: baseline.join("target").join(profile).join("mesh-node"),
+        driver: root.join("target").join(profile).join("mesh-lab"),
+    })
+}
+
+/// Builds and runs the lab with `lab_args`.
+pub fn run(args: &LabArgs) -> Result<()> {
+    run_lab(args.debug, &args.lab)
+}
+
+/// Builds and runs the lab: `mesh-lab` with `lab_args`, inside `scripts/lab-run`.
+pub fn run_lab(debug: bool, lab_args: &[String]) -> Result<()> {
+    let root = repo_root();
+    let bins = build(&root, debug)?;
+    eprintln!("xtask: running the lab (scripts/lab-run)");
+    let status = Command::new(root.join("scripts/lab-run"))
+        .current_dir(&root)
+        .arg(&bins.driver)
+        .arg("--fork-node")
+        .arg(&bins.fork_node)
+        .arg("--upstream-node")
+        .arg(&bins.upstream_node)
+        .args(lab_args)
+        .status()
+        .context("starting scripts/lab-run")?;
+    if !status.success() {
+        bail!("the lab failed ({status})");
+    }
+    Ok(())
+}
