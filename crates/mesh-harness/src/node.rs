@@ -1,14 +1,17 @@
 //! Loopback-only nodes: relay off, no mDNS, bound to 127.0.0.1 and ::1 on ephemeral ports, a
 //! fresh key unless one is given, and log sync over an in-memory store.
+//!
+//! [`build_node_with`] binds another IPv4 address (a lab host's, inside a network namespace that
+//! only has the lab's interfaces) and starts with known peers and resync.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use p2panda_core::{PrivateKey, PublicKey};
-use p2panda_net::{Network, NetworkBuilder, NodeAddress, SyncConfiguration};
+use p2panda_net::{Network, NetworkBuilder, NodeAddress, ResyncConfiguration, SyncConfiguration};
 use p2panda_sync::log_sync::{LogSyncProtocol, TopicLogMap};
 
 use crate::compat;
@@ -86,15 +89,53 @@ pub struct NodeSpec {
     pub long_lived: Option<PeerTtl>,
 }
 
+/// Where a node listens, whom it knows from the start and whether it resyncs: what
+/// [`build_node_with`] adds to a [`NodeSpec`].
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// The IPv4 address its socket binds (IPv6 always binds `::1` on an ephemeral port).
+    pub bind: Ipv4Addr,
+    /// The IPv4 port (0: an ephemeral one).
+    pub port: u16,
+    /// Peers given to the builder as direct addresses (the forks pin them).
+    pub peers: Vec<NodeAddress>,
+    /// Log sync's resync settings; `None` syncs each peer and topic once.
+    pub resync: Option<ResyncConfiguration>,
+}
+
+impl Default for NodeOptions {
+    /// Loopback on an ephemeral port, no known peers, no resync: what [`build_node`] uses.
+    fn default() -> Self {
+        Self {
+            bind: Ipv4Addr::LOCALHOST,
+            port: 0,
+            peers: Vec::new(),
+            resync: None,
+        }
+    }
+}
+
 /// Builds a node that can reach nothing but loopback.
 pub async fn build_node(spec: NodeSpec) -> Result<Network<MeshTopic>> {
+    build_node_with(spec, NodeOptions::default()).await
+}
+
+/// Builds a node bound as `options` say, knowing its peers from the start.
+pub async fn build_node_with(spec: NodeSpec, options: NodeOptions) -> Result<Network<MeshTopic>> {
     let protocol = LogSyncProtocol::new(spec.topic_map, spec.store);
+    let mut sync = SyncConfiguration::new(protocol);
+    if let Some(resync) = options.resync {
+        sync = sync.resync(resync);
+    }
     let mut builder = NetworkBuilder::<MeshTopic>::new(NETWORK_ID)
-        .bind_ip_v4(Ipv4Addr::LOCALHOST)
-        .bind_port_v4(0)
+        .bind_ip_v4(options.bind)
+        .bind_port_v4(options.port)
         .bind_ip_v6(Ipv6Addr::LOCALHOST)
         .bind_port_v6(0)
-        .sync(SyncConfiguration::new(protocol));
+        .sync(sync);
+    for peer in options.peers {
+        builder = builder.direct_address(peer.public_key, peer.direct_addresses, peer.relay_url);
+    }
     if let Some(key) = spec.private_key {
         builder = builder.private_key(key);
     }
@@ -104,20 +145,38 @@ pub async fn build_node(spec: NodeSpec) -> Result<Network<MeshTopic>> {
     if let Some(peer_ttl) = spec.long_lived {
         builder = compat::long_lived_builder(builder, peer_ttl);
     }
-    builder.build().await.context("building a loopback node")
+    builder
+        .build()
+        .await
+        .with_context(|| format!("building a node bound to {}", options.bind))
 }
 
 /// The address other nodes use to reach `node`: its key and its loopback sockets.
 pub async fn address_of(node: &Network<MeshTopic>) -> Result<NodeAddress> {
+    address_where(node, "loopback", |ip| ip.is_loopback()).await
+}
+
+/// The address other nodes use to reach `node` at `ip`: its key and its sockets on that IP (the
+/// one it was bound to with [`NodeOptions::bind`]).
+pub async fn address_at(node: &Network<MeshTopic>, ip: IpAddr) -> Result<NodeAddress> {
+    address_where(node, &ip.to_string(), |addr| addr == ip).await
+}
+
+/// `node`'s key and the sockets whose IP passes `keep` (`what` names them in the error).
+async fn address_where(
+    node: &Network<MeshTopic>,
+    what: &str,
+    keep: impl Fn(IpAddr) -> bool,
+) -> Result<NodeAddress> {
     let sockets: Vec<SocketAddr> = node
         .direct_addresses()
         .await
         .unwrap_or_default()
         .into_iter()
-        .filter(|addr| addr.ip().is_loopback())
+        .filter(|addr| keep(addr.ip()))
         .collect();
     if sockets.is_empty() {
-        bail!("node {} has no loopback address", node.node_id());
+        bail!("node {} has no {what} address", node.node_id());
     }
     Ok(NodeAddress {
         public_key: node.node_id(),

@@ -2,8 +2,9 @@
 //! get into it (written by their author, or received through log sync).
 
 use anyhow::{Context, Result};
+use p2panda_core::PublicKey;
 use p2panda_core::{Body, Hash, Header, PrivateKey};
-use p2panda_store::{MemoryStore, OperationStore};
+use p2panda_store::{LogStore, MemoryStore, OperationStore};
 
 /// Log id of the one log each author writes.
 pub const LOG_ID: u64 = 0;
@@ -11,15 +12,57 @@ pub const LOG_ID: u64 = 0;
 /// The store of a harness node: one `u64` log id per author, no header extensions.
 pub type HarnessStore = MemoryStore<u64, ()>;
 
-/// Appends `count` signed operations to `key`'s log [`LOG_ID`] in `store`.
+/// Writes `count` signed operations to `key`'s log [`LOG_ID`] in `store`, from sequence number
+/// 0: for a store that holds none of `key`'s operations yet.
 pub async fn write_operations(
     store: &mut HarnessStore,
     key: &PrivateKey,
     count: usize,
     label: &str,
 ) -> Result<()> {
-    let mut backlink: Option<Hash> = None;
-    for seq_num in 0..count as u64 {
+    write_from(store, key, (0, None), count, label).await
+}
+
+/// Appends `count` signed operations to `key`'s log [`LOG_ID`] in `store`, after the ones it
+/// already holds (linked to the latest); returns the log's height afterwards.
+pub async fn append_operations(
+    store: &mut HarnessStore,
+    key: &PrivateKey,
+    count: usize,
+    label: &str,
+) -> Result<u64> {
+    let start = match latest(store, &key.public_key()).await? {
+        Some(header) => (header.seq_num + 1, Some(header.hash())),
+        None => (0, None),
+    };
+    write_from(store, key, start, count, label).await?;
+    Ok(start.0 + count as u64)
+}
+
+/// The height of `author`'s log [`LOG_ID`] in `store`: its latest sequence number plus one, 0
+/// when it holds none of its operations.
+pub async fn log_height(store: &HarnessStore, author: &PublicKey) -> Result<u64> {
+    Ok(latest(store, author).await?.map_or(0, |h| h.seq_num + 1))
+}
+
+/// The header of `author`'s latest operation in log [`LOG_ID`], if any.
+async fn latest(store: &HarnessStore, author: &PublicKey) -> Result<Option<Header<()>>> {
+    let latest = store
+        .latest_operation(author, &LOG_ID)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}"))?;
+    Ok(latest.map(|(header, _)| header))
+}
+
+/// Writes `count` signed operations to `key`'s log from `(seq_num, backlink)` on.
+async fn write_from(
+    store: &mut HarnessStore,
+    key: &PrivateKey,
+    (first, mut backlink): (u64, Option<Hash>),
+    count: usize,
+    label: &str,
+) -> Result<()> {
+    for seq_num in first..first + count as u64 {
         let body = Body::new(format!("{label}/{seq_num}").as_bytes());
         let mut header = Header::<()> {
             version: 1,
@@ -58,4 +101,36 @@ pub async fn ingest(
         .await
         .map_err(|err| anyhow::anyhow!("{err}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Appending continues the author's log: sequence numbers go on and each operation links
+    /// to the one before, so that log sync accepts the appended operations.
+    #[tokio::test]
+    async fn appending_continues_the_log() {
+        let (mut store, key) = (HarnessStore::new(), PrivateKey::new());
+        let author = key.public_key();
+        assert_eq!(log_height(&store, &author).await.unwrap(), 0);
+        write_operations(&mut store, &key, 2, "first")
+            .await
+            .unwrap();
+        let height = append_operations(&mut store, &key, 3, "then")
+            .await
+            .unwrap();
+        assert_eq!(height, 5);
+        assert_eq!(log_height(&store, &author).await.unwrap(), 5);
+        let log = store
+            .get_log(&author, &LOG_ID, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let seq_nums: Vec<u64> = log.iter().map(|(h, _)| h.seq_num).collect();
+        assert_eq!(seq_nums, vec![0, 1, 2, 3, 4]);
+        for pair in log.windows(2) {
+            assert_eq!(pair[1].0.backlink, Some(pair[0].0.hash()));
+        }
+    }
 }
