@@ -50,11 +50,13 @@ fn build(root: &Path, debug: bool) -> Result<Binaries> {
         Ok(())
     };
     eprintln!("xtask: building mesh-node against our forks, and the mesh-lab driver ({profile})");
+    // Two builds: `--bin` selects that binary in every package named.
     build(
         &root.join("Cargo.toml"),
-        &["-p", "mesh-harness", "--bin", "mesh-node", "-p", "mesh-lab"],
+        &["-p", "mesh-harness", "--bin", "mesh-node"],
         &[],
     )?;
+    build(&root.join("Cargo.toml"), &["-p", "mesh-lab"], &[])?;
     eprintln!("xtask: building mesh-node against unpatched upstream ({profile})");
     let baseline = baseline_workspace(root)?;
     build(

@@ -97,13 +97,13 @@ pub async fn finish(mut run: CellRun<'_>, fault: FaultOutcome) -> Result<CellOut
             .wait_for(STATS_TIMEOUT, |e| e.name() == "stats")
             .await;
         let rss = stats.and_then(|e| e.body["readings"]["process.rss_bytes"].as_u64());
+        // One event per operation received; `new` when the store did not have it yet.
         let synced_ops = member
             .process
             .history
             .iter()
-            .filter(|e| e.name() == "synced")
-            .filter_map(|e| e.body["ops"].as_u64())
-            .sum();
+            .filter(|e| e.name() == "synced" && e.body["new"].as_bool() == Some(true))
+            .count() as u64;
         nodes.push(NodeOutcome {
             index: member.index,
             role: if member.index == 0 { "hub" } else { "peer" },
