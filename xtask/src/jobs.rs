@@ -4,8 +4,9 @@
 //! binary it runs (tests, benches) goes through the target runner `scripts/netns-run`, which puts
 //! it in a private network namespace with only `lo`.
 
+use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -30,9 +31,13 @@ pub struct TestArgs {
 struct Skips {
     #[serde(default)]
     skip: Vec<Skip>,
+    #[serde(default)]
+    lab_host: Vec<Skip>,
 }
 
-/// An upstream test that cannot pass here, with the reason (upstream-test-skips.toml).
+/// An upstream test that cannot pass in the loopback-only namespace, with the reason
+/// (upstream-test-skips.toml): under `[[skip]]` if it cannot pass here at all, under
+/// `[[lab_host]]` if it passes in a lab host (scripts/lab-host), where `cargo xtask test` runs it.
 #[derive(Deserialize)]
 struct Skip {
     package: String,
@@ -40,13 +45,18 @@ struct Skip {
     reason: String,
 }
 
+fn read_skips() -> Result<Skips> {
+    let path = repo_root().join("upstream-test-skips.toml");
+    toml::from_str(&fs::read_to_string(&path)?)
+        .with_context(|| format!("parsing {}", path.display()))
+}
+
 /// The nextest filter that leaves out every listed upstream test, by exact name.
 fn skip_filter() -> Result<Option<String>> {
     let path = repo_root().join("upstream-test-skips.toml");
-    let skips: Skips = toml::from_str(&fs::read_to_string(&path)?)
-        .with_context(|| format!("parsing {}", path.display()))?;
+    let skips = read_skips()?;
     let mut terms = Vec::new();
-    for s in &skips.skip {
+    for s in skips.skip.iter().chain(&skips.lab_host) {
         if s.reason.trim().len() < 10 {
             bail!(
                 "{}: skip of {} {} needs a real reason",
@@ -90,6 +100,7 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     lint(&root)?;
     check_upstream_side(&root)?;
     nextest(&root, args)?;
+    lab_host_tests(&root)?;
     // The short mixed-mesh matrix: the fork hub among upstream peers against all upstream,
     // without a fault and across a partition (debug builds: the test build made them).
     crate::lab::run_lab(
@@ -100,6 +111,57 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
         semver(forks, None)?;
     }
     Ok(())
+}
+
+/// The upstream tests that need a real interface (`[[lab_host]]` in upstream-test-skips.toml),
+/// each run alone in a lab host: a namespace on a bridge, inside the outer namespace of
+/// scripts/lab-run. They run the unit-test binaries nextest built.
+fn lab_host_tests(root: &Path) -> Result<()> {
+    let tests = read_skips()?.lab_host;
+    if tests.is_empty() {
+        return Ok(());
+    }
+    let binaries = unit_test_binaries(root)?;
+    for t in tests {
+        let binary = binaries
+            .get(&t.package)
+            .with_context(|| format!("nextest lists no unit-test binary of {}", t.package))?;
+        run(
+            Command::new(root.join("scripts/lab-run"))
+                .current_dir(root)
+                .arg(root.join("scripts/lab-host"))
+                .arg(binary)
+                .args(["--exact", &t.test]),
+            &format!("{} {} in a lab host", t.package, t.test),
+        )?;
+    }
+    Ok(())
+}
+
+/// Every package's unit-test binary, as nextest lists the workspace (its own build, reused).
+fn unit_test_binaries(root: &Path) -> Result<BTreeMap<String, PathBuf>> {
+    let out = Command::new(cargo())
+        .current_dir(root)
+        .args(["nextest", "list", "--workspace", "--locked"])
+        .args(["--message-format", "json"])
+        .output()
+        .context("starting cargo nextest list")?;
+    if !out.status.success() {
+        bail!("cargo nextest list failed");
+    }
+    let list: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading nextest's test list")?;
+    let suites = list["rust-suites"]
+        .as_object()
+        .context("nextest's test list has no rust-suites")?;
+    Ok(suites
+        .iter()
+        .filter(|(_, suite)| suite["kind"] == "lib")
+        .filter_map(|(name, suite)| {
+            let path = suite["binary-path"].as_str()?;
+            Some((name.clone(), PathBuf::from(path)))
+        })
+        .collect())
 }
 
 fn tool_tests(root: &Path) -> Result<()> {
