@@ -3,6 +3,7 @@
 //! network; it refuses to run anywhere else.
 
 mod cell;
+mod chart;
 mod delivery;
 mod faults;
 mod matrix;
@@ -170,7 +171,9 @@ async fn main() -> Result<()> {
     print!("{text}");
     std::fs::write(args.out.join("lab-table.md"), &text)?;
     report::write_csv(&args.out.join("lab.csv"), &outcomes)?;
-    println!("csv: {}", args.out.join("lab.csv").display());
+    chart::write_chart(&args.out.join("lab.svg"), &outcomes)?;
+    println!("csv:   {}", args.out.join("lab.csv").display());
+    println!("chart: {}", args.out.join("lab.svg").display());
     if !failures.is_empty() {
         bail!("{} verdicts failed", failures.len());
     }

@@ -1,0 +1,176 @@
+//! The lab's chart: two panels of bars, one group per fault and one bar per mesh. Top: the
+//! gossip delivered. Bottom: the most any upstream node sent, relative to what the same node sent
+//! in the all-upstream mesh of the same fault, with the 1.2x limit drawn across.
+
+use std::path::Path;
+
+use anyhow::Result;
+use plotters::prelude::*;
+
+use crate::matrix::{Build, Fault, Mesh};
+use crate::outcome::CellOutcome;
+use crate::report::BURDEN_LIMIT;
+
+/// One colour per mesh, in [`Mesh::ALL`] order (colour-blind safe).
+const COLOURS: [RGBColor; 5] = [
+    RGBColor(0, 0, 0),
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+];
+
+/// Draws both panels for `outcomes` into an SVG at `path`.
+pub fn write_chart(path: &Path, outcomes: &[CellOutcome]) -> Result<()> {
+    let root = SVGBackend::new(path, (1100, 760)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let legend: Vec<String> = Mesh::ALL.iter().map(ToString::to_string).collect();
+    let title = format!("Lab matrix. Bars left to right: {}", legend.join(", "));
+    let body = root.titled(&title, ("sans-serif", 15))?;
+    let (top, bottom) = body.split_vertically(370);
+    let delivery = |o: &CellOutcome| Some(100.0 * o.delivery());
+    draw_panel(
+        &top,
+        "gossip delivered (%)",
+        0.0..105.0,
+        None,
+        outcomes,
+        delivery,
+    )?;
+    let burden = |o: &CellOutcome| upstream_burden(o, outcomes);
+    let limit = Some(BURDEN_LIMIT);
+    draw_panel(
+        &bottom,
+        "most an upstream node sent, against all upstream (x)",
+        0.0..2.5,
+        limit,
+        outcomes,
+        burden,
+    )?;
+    root.present()?;
+    Ok(())
+}
+
+/// The largest ratio of an upstream node's bytes in `o` to the same node's in the all-upstream
+/// cell of the same fault; `None` for a mesh without upstream nodes or without a reference.
+fn upstream_burden(o: &CellOutcome, outcomes: &[CellOutcome]) -> Option<f64> {
+    let reference = outcomes
+        .iter()
+        .find(|r| r.cell.mesh == Mesh::AllUpstream && r.cell.fault == o.cell.fault)?;
+    o.nodes
+        .iter()
+        .filter(|n| n.build == Build::Upstream)
+        .filter_map(|n| {
+            let own = reference.nodes.iter().find(|r| r.index == n.index)?;
+            (own.sent_bytes > 0).then(|| n.sent_bytes as f64 / own.sent_bytes as f64)
+        })
+        .reduce(f64::max)
+}
+
+/// One panel: a group of bars per fault, `value` of each cell, and an optional limit line.
+fn draw_panel(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    caption: &str,
+    range: std::ops::Range<f64>,
+    limit: Option<f64>,
+    outcomes: &[CellOutcome],
+    value: impl Fn(&CellOutcome) -> Option<f64>,
+) -> Result<()> {
+    let groups = Fault::ALL.len() as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 14))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..groups, range)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(Fault::ALL.len() * 2 + 1)
+        .x_label_formatter(&|x| fault_label(*x))
+        .draw()?;
+    for o in outcomes {
+        let Some(v) = value(o) else { continue };
+        let group = Fault::ALL
+            .iter()
+            .position(|f| *f == o.cell.fault)
+            .unwrap_or(0) as f64;
+        let slot = Mesh::ALL
+            .iter()
+            .position(|m| *m == o.cell.mesh)
+            .unwrap_or(0);
+        let x0 = group + 0.1 + slot as f64 * 0.16;
+        let colour = COLOURS[slot].filled();
+        chart.draw_series([Rectangle::new([(x0, 0.0), (x0 + 0.14, v)], colour)])?;
+    }
+    if let Some(limit) = limit {
+        let line = LineSeries::new([(0.0, limit), (groups, limit)], RED.stroke_width(2));
+        chart.draw_series(line)?;
+    }
+    Ok(())
+}
+
+/// The fault under a group's middle, nothing elsewhere.
+fn fault_label(x: f64) -> String {
+    let centre = x - x.floor();
+    match Fault::ALL.get(x.floor() as usize) {
+        Some(fault) if (centre - 0.5).abs() < 0.05 => fault.to_string(),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::FaultOutcome;
+    use crate::matrix::Cell;
+    use crate::outcome::NodeOutcome;
+
+    fn outcome(mesh: Mesh, fault: Fault, delivered: usize, peer_sent: u64) -> CellOutcome {
+        let node = |index: usize, sent_bytes: u64| NodeOutcome {
+            index,
+            role: "peer",
+            build: mesh.build_of(index),
+            sent_bytes,
+            sent_packets: 1,
+            rss_bytes: None,
+            synced_ops: 0,
+        };
+        CellOutcome {
+            cell: Cell { mesh, fault },
+            nodes: vec![node(0, 100), node(1, peer_sent)],
+            delivered: (delivered, 100),
+            delivered_to_upstream: (delivered, 100),
+            join_ms: vec![],
+            latency_ms: vec![],
+            fault: FaultOutcome::default(),
+        }
+    }
+
+    #[test]
+    fn bars_per_cell_and_the_burden_against_the_reference() {
+        let outcomes = vec![
+            outcome(Mesh::AllUpstream, Fault::Churn, 92, 1000),
+            outcome(Mesh::ForkHub, Fault::Churn, 86, 1300),
+            outcome(Mesh::AllFork, Fault::Churn, 97, 900),
+        ];
+        assert_eq!(upstream_burden(&outcomes[1], &outcomes), Some(1.3));
+        assert_eq!(
+            upstream_burden(&outcomes[2], &outcomes),
+            None,
+            "no upstream node"
+        );
+        let path = std::env::temp_dir().join(format!("mesh-lab-chart-{}.svg", std::process::id()));
+        write_chart(&path, &outcomes).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(svg.contains("churn"), "fault labels are drawn");
+        // 3 delivery bars and 2 burden bars (all upstream's own ratio is 1.0).
+        let filled = |c: RGBColor| format!("fill=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
+        let bars: usize = COLOURS
+            .iter()
+            .map(|c| svg.matches(&filled(*c)).count())
+            .sum();
+        assert!(bars >= 5, "{bars} bars in:\n{svg}");
+    }
+}
