@@ -149,7 +149,7 @@ impl Sources {
         #[cfg(not(feature = "patched"))]
         let bounds = ();
         let node = tokio::time::timeout(CALL_TIMEOUT, (self.node)(bounds)).await;
-        let mut readings = match node {
+        let readings = match node {
             Ok(Ok(readings)) => readings,
             Ok(Err(err)) => return Err(self.count_unanswered(err)),
             Err(elapsed) => {
@@ -158,14 +158,19 @@ impl Sources {
             }
         };
         #[cfg(feature = "patched")]
-        {
-            readings.extend(crate::incoming::readings(&self.endpoint));
-            if let Some((store, kind)) = &self.store {
-                let (stats, capacity) = store();
-                readings.extend(crate::store::readings(&stats, &capacity, *kind));
-            }
-        }
+        let readings = self.with_endpoint_and_store(readings);
         Ok(readings)
+    }
+
+    /// `readings` with the endpoint's incoming attempts and the store's figures added.
+    #[cfg(feature = "patched")]
+    fn with_endpoint_and_store(&self, mut readings: Vec<Reading>) -> Vec<Reading> {
+        readings.extend(crate::incoming::readings(&self.endpoint));
+        if let Some((store, kind)) = &self.store {
+            let (stats, capacity) = store();
+            readings.extend(crate::store::readings(&stats, &capacity, *kind));
+        }
+        readings
     }
 
     /// Reads of the node that failed or timed out so far (shared by clones).
