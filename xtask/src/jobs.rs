@@ -87,8 +87,8 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
 }
 
 /// `cargo xtask test` (after `needs::for_test` is satisfied): apply and check the series and
-/// the index, lint, build outside the namespace, run every test inside it, the short lab
-/// matrix, then the drop-in API check.
+/// the index, lint, build outside the namespace, run every test inside it and the tests that
+/// need a real interface in a lab host, then the drop-in API check.
 pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     let root = repo_root();
     for fork in forks {
@@ -101,12 +101,6 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     check_upstream_side(&root)?;
     nextest(&root, args)?;
     lab_host_tests(&root)?;
-    // The short mixed-mesh matrix: the fork hub among upstream peers against all upstream,
-    // without a fault and across a partition (debug builds: the test build made them).
-    crate::lab::run_lab(
-        true,
-        &["--matrix", "short", "--out", "target/lab-short"].map(String::from),
-    )?;
     if !args.no_semver {
         semver(forks, None)?;
     }

@@ -1,7 +1,7 @@
 //! `cargo xtask lab`: the mixed-mesh lab. Builds `mesh-node` twice, against our forks (this
 //! workspace) and against unpatched upstream (the soak's generated workspace), builds the
 //! `mesh-lab` driver, and runs it through `scripts/lab-run`, which gives it an outer namespace
-//! with no link to the machine's network. `cargo xtask test` runs the short matrix the same way.
+//! with no link to the machine's network.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -71,15 +71,10 @@ fn build(root: &Path, debug: bool) -> Result<Binaries> {
     })
 }
 
-/// Builds and runs the lab with `lab_args`.
+/// Builds and runs the lab: `mesh-lab` with the arguments given, inside `scripts/lab-run`.
 pub fn run(args: &LabArgs) -> Result<()> {
-    run_lab(args.debug, &args.lab)
-}
-
-/// Builds and runs the lab: `mesh-lab` with `lab_args`, inside `scripts/lab-run`.
-pub fn run_lab(debug: bool, lab_args: &[String]) -> Result<()> {
     let root = repo_root();
-    let bins = build(&root, debug)?;
+    let bins = build(&root, args.debug)?;
     eprintln!("xtask: running the lab (scripts/lab-run)");
     let status = Command::new(root.join("scripts/lab-run"))
         .current_dir(&root)
@@ -88,7 +83,7 @@ pub fn run_lab(debug: bool, lab_args: &[String]) -> Result<()> {
         .arg(&bins.fork_node)
         .arg("--upstream-node")
         .arg(&bins.upstream_node)
-        .args(lab_args)
+        .args(&args.lab)
         .status()
         .context("starting scripts/lab-run")?;
     if !status.success() {

@@ -34,7 +34,7 @@ struct Args {
     /// `mesh-node` built against unpatched upstream.
     #[arg(long)]
     upstream_node: PathBuf,
-    /// Every mesh under every fault (20 cells), or the short matrix the test command runs.
+    /// Every mesh under every fault (20 cells), or a short one (4 cells).
     #[arg(long, value_enum, default_value_t = MatrixSize::Full)]
     matrix: MatrixSize,
     /// Only these meshes (default: the matrix's).

@@ -126,7 +126,7 @@ pub fn full() -> Vec<Cell> {
         .collect()
 }
 
-/// The short matrix the test command runs: the reference and the patched hub among upstream
+/// The short matrix: the reference and the patched hub among upstream
 /// peers, without a fault and across a partition.
 pub fn short() -> Vec<Cell> {
     [Fault::None, Fault::Partition]
