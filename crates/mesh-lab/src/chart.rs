@@ -135,6 +135,7 @@ mod tests {
             sent_packets: 1,
             rss_bytes: None,
             synced_ops: 0,
+            joined: true,
         };
         CellOutcome {
             cell: Cell { mesh, fault },

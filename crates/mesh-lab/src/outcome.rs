@@ -31,6 +31,9 @@ pub struct NodeOutcome {
     pub rss_bytes: Option<u64>,
     /// Operations it received through sync.
     pub synced_ops: u64,
+    /// Whether its overlay of the topic ever reported joined (its gossip reaches nobody until it
+    /// does).
+    pub joined: bool,
 }
 
 /// A cell's figures.
@@ -104,6 +107,7 @@ pub async fn finish(mut run: CellRun<'_>, fault: FaultOutcome) -> Result<CellOut
             .iter()
             .filter(|e| e.name() == "synced" && e.body["new"].as_bool() == Some(true))
             .count() as u64;
+        let joined = member.process.history.iter().any(|e| e.name() == "joined");
         nodes.push(NodeOutcome {
             index: member.index,
             role: if member.index == 0 { "hub" } else { "peer" },
@@ -112,6 +116,7 @@ pub async fn finish(mut run: CellRun<'_>, fault: FaultOutcome) -> Result<CellOut
             sent_packets: traffic.sent_packets,
             rss_bytes: rss,
             synced_ops,
+            joined,
         });
     }
     for member in &mut run.members {

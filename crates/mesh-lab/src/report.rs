@@ -18,8 +18,8 @@ pub const BURDEN_LIMIT: f64 = 1.2;
 /// The matrix as a Markdown table, one row per cell.
 pub fn table(outcomes: &[CellOutcome]) -> String {
     let mut out = String::from(
-        "| fault | mesh | delivered | to upstream nodes | join p50 / p99 | latency p50 / p99 | hub sent | peers sent (max) | hub RSS | peers RSS (max) | fault result |\n\
-         | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n",
+        "| fault | mesh | delivered | to upstream nodes | overlays joined | join p50 / p99 | latency p50 / p99 | hub sent | peers sent (max) | hub RSS | peers RSS (max) | fault result |\n\
+         | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n",
     );
     for o in outcomes {
         let hub = o.nodes.iter().find(|n| n.index == 0);
@@ -28,7 +28,7 @@ pub fn table(outcomes: &[CellOutcome]) -> String {
         let max_rss = peers.filter_map(|n| n.rss_bytes).max();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1}% ({}/{}) | {} | {} / {} ms | {} / {} ms | {} | {} | {} | {} | {} |",
+            "| {} | {} | {:.1}% ({}/{}) | {} | {}/{} | {} / {} ms | {} / {} ms | {} | {} | {} | {} | {} |",
             o.cell.fault,
             o.cell.mesh,
             100.0 * o.delivery(),
@@ -39,6 +39,8 @@ pub fn table(outcomes: &[CellOutcome]) -> String {
             } else {
                 format!("{:.1}%", 100.0 * ratio(o.delivered_to_upstream))
             },
+            o.nodes.iter().filter(|n| n.joined).count(),
+            o.nodes.len(),
             ms(o.join(0.5)),
             ms(o.join(0.99)),
             ms(o.latency(0.5)),
@@ -92,6 +94,7 @@ pub fn write_csv(path: &Path, outcomes: &[CellOutcome]) -> Result<()> {
         "sent_packets",
         "rss_bytes",
         "synced_ops",
+        "joined",
     ])?;
     for o in outcomes {
         for n in &o.nodes {
@@ -105,6 +108,7 @@ pub fn write_csv(path: &Path, outcomes: &[CellOutcome]) -> Result<()> {
                 n.sent_packets.to_string(),
                 n.rss_bytes.map_or(String::new(), |v| v.to_string()),
                 n.synced_ops.to_string(),
+                n.joined.to_string(),
             ])?;
         }
     }
@@ -196,6 +200,7 @@ mod tests {
             sent_packets: 1,
             rss_bytes: Some(1000),
             synced_ops: 0,
+            joined: true,
         }
     }
 
