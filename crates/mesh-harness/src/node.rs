@@ -19,7 +19,7 @@ use crate::scenario::PeerTtl;
 use crate::topic::MeshTopic;
 
 // The store a node syncs from, where callers of the node look for it.
-pub use crate::store::{write_operations, HarnessStore, LOG_ID};
+pub use crate::store::{append_operations, HarnessStore, LOG_ID};
 
 /// Log ids per author, as log sync's `TopicLogMap` returns them.
 pub type Logs = HashMap<PublicKey, Vec<u64>>;

@@ -12,19 +12,9 @@ pub const LOG_ID: u64 = 0;
 /// The store of a harness node: one `u64` log id per author, no header extensions.
 pub type HarnessStore = MemoryStore<u64, ()>;
 
-/// Writes `count` signed operations to `key`'s log [`LOG_ID`] in `store`, from sequence number
-/// 0: for a store that holds none of `key`'s operations yet.
-pub async fn write_operations(
-    store: &mut HarnessStore,
-    key: &PrivateKey,
-    count: usize,
-    label: &str,
-) -> Result<()> {
-    write_from(store, key, (0, None), count, label).await
-}
-
 /// Appends `count` signed operations to `key`'s log [`LOG_ID`] in `store`, after the ones it
-/// already holds (linked to the latest); returns the log's height afterwards.
+/// already holds (linked to the latest; from sequence number 0 in a fresh store); returns the
+/// log's height afterwards.
 pub async fn append_operations(
     store: &mut HarnessStore,
     key: &PrivateKey,
@@ -114,9 +104,10 @@ mod tests {
         let (mut store, key) = (HarnessStore::new(), PrivateKey::new());
         let author = key.public_key();
         assert_eq!(log_height(&store, &author).await.unwrap(), 0);
-        write_operations(&mut store, &key, 2, "first")
+        let height = append_operations(&mut store, &key, 2, "first")
             .await
             .unwrap();
+        assert_eq!(height, 2);
         let height = append_operations(&mut store, &key, 3, "then")
             .await
             .unwrap();

@@ -19,7 +19,7 @@ use crate::compat;
 use crate::ledger::Ledger;
 use crate::node::{build_node, NodeSpec, SharedTopicMap};
 use crate::scenario::{gossip_payload, Ending, Leave, PeerPlan};
-use crate::store::{write_operations, HarnessStore};
+use crate::store::{append_operations, HarnessStore};
 use crate::topic::MeshTopic;
 
 /// How long a short-lived peer waits for its overlay before it gives up publishing.
@@ -70,7 +70,7 @@ pub(super) async fn run_peer(plan: PeerPlan, topic: MeshTopic, cx: &PeerContext)
 async fn peer_store(key: &PrivateKey, plan: &PeerPlan) -> Result<HarnessStore> {
     let mut store = HarnessStore::new();
     let label = format!("cycle-{}", plan.cycle);
-    write_operations(&mut store, key, plan.operations, &label).await?;
+    append_operations(&mut store, key, plan.operations, &label).await?;
     Ok(store)
 }
 
