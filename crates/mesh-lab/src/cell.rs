@@ -110,8 +110,8 @@ impl<'a> CellRun<'a> {
             let build = cell.mesh.build_of(index);
             run.spawn(index, build, seed_base + index as u64).await?;
         }
-        run.introduce_authors().await?;
         let everyone: Vec<usize> = (0..run.members.len()).collect();
+        run.introduce_authors(&everyone).await?;
         run.join(&everyone).await?;
         Ok(run)
     }
@@ -152,11 +152,13 @@ impl<'a> CellRun<'a> {
         Ok(())
     }
 
-    /// Tells every node which authors write for the topic (log sync asks its topic map), and
-    /// has every long-lived node write its operations.
-    pub async fn introduce_authors(&mut self) -> Result<()> {
+    /// Tells the members at `to` which authors write for the topic (log sync asks its topic
+    /// map), and has each of them write its operations. A restarted node is told alone: the
+    /// others already know its key, and must not write again.
+    pub async fn introduce_authors(&mut self, to: &[usize]) -> Result<()> {
         let authors: Vec<String> = self.members.iter().map(|m| m.node_id.clone()).collect();
-        for member in &mut self.members {
+        for &at in to {
+            let member = &mut self.members[at];
             for author in &authors {
                 member
                     .process

@@ -70,7 +70,7 @@ pub async fn hub_crash(run: &mut CellRun<'_>) -> Result<FaultOutcome> {
     tokio::time::sleep(DOWNTIME).await;
     run.spawn(0, build, seed).await?;
     let restarted = Instant::now();
-    run.introduce_authors().await?;
+    run.introduce_authors(&[0]).await?;
     run.join(&[0]).await?;
     let peers: Vec<usize> = (1..run.members.len()).collect();
     let rejoined = loop {
