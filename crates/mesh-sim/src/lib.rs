@@ -4,6 +4,24 @@
 
 pub mod census;
 pub mod meter;
+pub mod netmodel;
 pub mod node;
+pub mod outcome;
 pub mod peer;
+pub mod presets;
+pub mod record;
+pub mod scenario;
+pub mod sim;
 pub mod wire;
+
+use std::time::Instant as WallInstant;
+
+use n0_future::time::Duration;
+
+/// Runs `scenario` to its end, calling `progress` with the simulated time as it goes.
+pub fn run(scenario: &scenario::Scenario, progress: impl FnMut(Duration)) -> outcome::RunOutcome {
+    let started = WallInstant::now();
+    let mut sim = sim::Sim::new(scenario);
+    sim.run(progress);
+    outcome::collect(sim, scenario, started.elapsed())
+}
