@@ -17,6 +17,7 @@ mod needs;
 mod pins;
 mod resolutions;
 mod series;
+mod sim;
 mod soak;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,9 @@ enum Cmd {
     Soak(soak::SoakArgs),
     /// The mixed-mesh lab: fork and upstream nodes, one process per host (see docs/lab.md).
     Lab(lab::LabArgs),
+    /// The protocol simulation: fork and upstream state machines, mixed, at scale (see
+    /// docs/simulation.md).
+    Sim(sim::SimArgs),
     /// Write docs/fixme-resolutions.md from the patch headers and series/resolutions.toml.
     Docs,
     /// Check that every patched fork keeps upstream's public API (cargo-semver-checks).
@@ -153,6 +157,7 @@ fn main() -> Result<()> {
             needs::ensure("cargo xtask lab", &needs::for_lab())?;
             lab::run(&args)
         }
+        Cmd::Sim(args) => sim::run(&forks(manifest)?, &args),
         Cmd::Docs => docs::write(&forks(manifest)?, &repo_root()),
         Cmd::Semver { krate } => {
             needs::ensure("cargo xtask semver", &needs::for_semver())?;

@@ -3,6 +3,7 @@
 //! partitions and churn (see docs/simulation.md).
 
 pub mod census;
+pub mod chart;
 pub mod meter;
 pub mod netmodel;
 pub mod node;
@@ -10,8 +11,10 @@ pub mod outcome;
 pub mod peer;
 pub mod presets;
 pub mod record;
+pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod verdict;
 pub mod wire;
 
 use std::time::Instant as WallInstant;

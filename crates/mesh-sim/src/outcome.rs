@@ -1,11 +1,11 @@
 //! A run's figures, per build: delivery, latency and hops, overhead by kind, and state against
 //! peers ever met.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration as WallDuration;
 
 use crate::node::Build;
-use crate::record::{self, Sample, Traffic};
+use crate::record::{self, Traffic};
 use crate::scenario::Scenario;
 use crate::sim::Sim;
 use crate::wire::Kind;
@@ -22,6 +22,9 @@ pub struct BuildOutcome {
     pub expected: u64,
     /// Of those, delivered within the window.
     pub delivered: u64,
+    /// Deliveries of a measured broadcast to a peer that had already been delivered it, until
+    /// the end of the run (the application sees the message twice).
+    pub duplicates: u64,
     /// Time from publish to delivery, p50 and p99 (ms).
     pub latency_ms: (f64, f64),
     /// Hops from the publisher, p50 and p99.
@@ -61,6 +64,22 @@ impl BuildOutcome {
     }
 }
 
+/// One peer's state at the end of a run.
+#[derive(Clone, Copy, Debug)]
+pub struct Profile {
+    /// Its build.
+    pub build: Build,
+    /// Distinct peers it exchanged a message with.
+    pub met: usize,
+    /// Live heap bytes of its protocol state.
+    pub bytes: i64,
+    /// Peer references in its protocol state.
+    pub entries: usize,
+    /// Whether it was up before the first broadcast (so it holds what every such peer holds of
+    /// the broadcasts, and differs from the others by the peers it met).
+    pub settled: bool,
+}
+
 /// One run's figures.
 #[derive(Clone, Debug)]
 pub struct RunOutcome {
@@ -68,8 +87,8 @@ pub struct RunOutcome {
     pub scenario: Scenario,
     /// Figures of each build present.
     pub builds: Vec<BuildOutcome>,
-    /// Every node's state samples.
-    pub samples: Vec<Sample>,
+    /// The state of every peer up at the end.
+    pub profiles: Vec<Profile>,
     /// Messages lost (to loss in drop mode, a peer that is gone, or a cut).
     pub lost: u64,
     /// Inputs a node could not decode (a wire incompatibility between the builds).
@@ -97,9 +116,10 @@ pub fn quantile<T: Copy + Default>(v: &[T], q: f64) -> T {
 
 /// Collects a finished simulation's figures.
 pub fn collect(sim: Sim<'_>, scenario: &Scenario, wall: WallDuration) -> RunOutcome {
+    let profiles = profiles(&sim, scenario);
     let builds = [Build::Fork, Build::Upstream]
         .into_iter()
-        .filter_map(|b| build_outcome(&sim, scenario, b))
+        .filter_map(|b| build_outcome(&sim, scenario, b, &profiles))
         .collect();
     let decode_errors = sim
         .slots
@@ -113,12 +133,17 @@ pub fn collect(sim: Sim<'_>, scenario: &Scenario, wall: WallDuration) -> RunOutc
         lost: sim.rec.lost,
         decode_errors,
         peers_ever: sim.slots.len(),
-        samples: sim.rec.samples,
+        profiles,
         wall,
     }
 }
 
-fn build_outcome(sim: &Sim<'_>, sc: &Scenario, build: Build) -> Option<BuildOutcome> {
+fn build_outcome(
+    sim: &Sim<'_>,
+    sc: &Scenario,
+    build: Build,
+    profiles: &[Profile],
+) -> Option<BuildOutcome> {
     let up: Vec<usize> = (0..sim.slots.len())
         .filter(|i| sim.slots[*i].build == build && sim.slots[*i].node.is_some())
         .collect();
@@ -132,15 +157,10 @@ fn build_outcome(sim: &Sim<'_>, sc: &Scenario, build: Build) -> Option<BuildOutc
     let sent = &sim.rec.sent[record::slot(build)];
     let received = &sim.rec.received[record::slot(build)];
     let scale = |t: &Traffic, f: fn(&Traffic) -> [u64; 5]| f(t).map(|x| x as f64 * per);
-    let mut state: Vec<f64> = Vec::new();
-    let mut entries = Vec::new();
-    let mut met = Vec::new();
-    for i in &up {
-        let node = sim.slots[*i].node.as_ref().expect("up");
-        state.push(node.state_bytes() as f64);
-        entries.push(node.census().entries);
-        met.push(sim.slots[*i].met.len());
-    }
+    let mine: Vec<&Profile> = profiles.iter().filter(|p| p.build == build).collect();
+    let mut state: Vec<f64> = mine.iter().map(|p| p.bytes as f64).collect();
+    let mut entries: Vec<usize> = mine.iter().map(|p| p.entries).collect();
+    let mut met: Vec<usize> = mine.iter().map(|p| p.met).collect();
     state.sort_by(f64::total_cmp);
     entries.sort_unstable();
     met.sort_unstable();
@@ -149,6 +169,7 @@ fn build_outcome(sim: &Sim<'_>, sc: &Scenario, build: Build) -> Option<BuildOutc
         nodes: up.len(),
         expected,
         delivered,
+        duplicates: duplicates(sim, build),
         latency_ms: (quantile(&latencies, 0.5), quantile(&latencies, 0.99)),
         hops: (quantile(&hops, 0.5), quantile(&hops, 0.99)),
         msgs: scale(sent, |t| t.msgs),
@@ -162,6 +183,24 @@ fn build_outcome(sim: &Sim<'_>, sc: &Scenario, build: Build) -> Option<BuildOutc
         entries: (quantile(&entries, 0.5), quantile(&entries, 1.0)),
         met: (quantile(&met, 0.5), quantile(&met, 1.0)),
     })
+}
+
+/// The state of every peer up at the end.
+fn profiles(sim: &Sim<'_>, sc: &Scenario) -> Vec<Profile> {
+    let first = sc.first_broadcast().as_nanos() as u64;
+    sim.slots
+        .iter()
+        .filter_map(|slot| {
+            let node = slot.node.as_ref()?;
+            Some(Profile {
+                build: slot.build,
+                met: slot.met.len(),
+                bytes: node.state_bytes(),
+                entries: node.census().entries,
+                settled: slot.joined_ns <= first,
+            })
+        })
+        .collect()
 }
 
 /// 1 / (broadcasts x mean live peers of `build` at the broadcasts), 0 without either.
@@ -181,10 +220,11 @@ fn deliveries(sim: &Sim<'_>, sc: &Scenario, build: Build) -> (u64, u64, Vec<f64>
     let (mut expected, mut delivered) = (0, 0);
     let (mut latencies, mut hops) = (Vec::new(), Vec::new());
     for b in &sim.rec.broadcasts {
-        let got: HashMap<u32, (u64, u16)> = sim.rec.deliveries[&b.tag]
-            .iter()
-            .map(|(n, at, h)| (*n, (*at, *h)))
-            .collect();
+        // the first delivery counts; a later one of the same message is a duplicate
+        let mut got: HashMap<u32, (u64, u16)> = HashMap::new();
+        for (n, at, h) in &sim.rec.deliveries[&b.tag] {
+            got.entry(*n).or_insert((*at, *h));
+        }
         for (i, slot) in sim.slots.iter().enumerate() {
             let due = slot.build == build
                 && i as u32 != b.origin
@@ -205,6 +245,20 @@ fn deliveries(sim: &Sim<'_>, sc: &Scenario, build: Build) -> (u64, u64, Vec<f64>
         }
     }
     (expected, delivered, latencies, hops)
+}
+
+/// Deliveries to peers of `build` of a message they had been delivered before.
+fn duplicates(sim: &Sim<'_>, build: Build) -> u64 {
+    let mut dups = 0;
+    for list in sim.rec.deliveries.values() {
+        let mut seen = HashSet::new();
+        for (n, _, _) in list {
+            if !seen.insert(*n) && sim.slots[*n as usize].build == build {
+                dups += 1;
+            }
+        }
+    }
+    dups
 }
 
 /// The kinds' names, in the order of the per-kind arrays.

@@ -69,7 +69,6 @@ pub fn scenario(k: &Knobs) -> Scenario {
         payload: 256,
         window: Duration::from_secs(10),
         tail: k.tail,
-        sample_interval: Duration::from_secs(5),
         idle_timeout: Duration::from_secs(15),
         dial_timeout: Duration::from_secs(5),
         net: NetModel {
@@ -85,7 +84,8 @@ pub fn scenario(k: &Knobs) -> Scenario {
 /// A named set of runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Matrix {
-    /// The CI check: 100 peers, all fork, all upstream and half and half, with churn and loss.
+    /// The CI check: 100 peers, all fork, all upstream and half and half; half of them churn
+    /// (10 s lives) with loss, and two more minutes of churn follow the broadcasts.
     Small,
     /// Scale and mix: 100, 1,000 and 10,000 peers by 0, 10, 50, 90 and 100% fork.
     Scale,
@@ -129,7 +129,12 @@ pub fn runs(matrix: Matrix, base: &Knobs) -> Vec<Knobs> {
     match matrix {
         Matrix::Small => [1.0, 0.0, 0.5]
             .iter()
-            .map(|f| with(100, *f, base.loss))
+            .map(|f| Knobs {
+                churn: 0.5,
+                lifetime: Duration::from_secs(10),
+                tail: Duration::from_secs(120),
+                ..with(100, *f, base.loss)
+            })
             .collect(),
         Matrix::Scale => [100, 1_000, 10_000]
             .iter()

@@ -1,5 +1,5 @@
 //! What a run records as it goes: broadcasts and their deliveries, traffic by build and kind,
-//! live peers, and samples of every node's state.
+//! and the live peers at each broadcast.
 
 use std::collections::HashMap;
 
@@ -53,21 +53,6 @@ pub struct Broadcast {
     pub origin: u32,
 }
 
-/// A node's state at a sample time.
-#[derive(Clone, Copy, Debug)]
-pub struct Sample {
-    /// Sample time (ns from the start).
-    pub at_ns: u64,
-    /// The node.
-    pub node: u32,
-    /// Its build.
-    pub build: Build,
-    /// Distinct peers it has exchanged a message with so far.
-    pub met: usize,
-    /// Its state's live heap bytes.
-    pub bytes: i64,
-}
-
 /// Everything recorded during a run.
 #[derive(Debug, Default)]
 pub struct Recorder {
@@ -81,8 +66,6 @@ pub struct Recorder {
     pub received: [Traffic; 2],
     /// Live peers of each build at each broadcast.
     pub live: Vec<[usize; 2]>,
-    /// State samples of every live node.
-    pub samples: Vec<Sample>,
     /// Messages lost to loss in drop mode, to a peer that is gone, or across a cut.
     pub lost: u64,
 }

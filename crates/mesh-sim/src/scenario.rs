@@ -35,8 +35,6 @@ pub struct Scenario {
     /// After the broadcasts' windows, the run goes on with churn only for this long (to grow the
     /// peers every node has met).
     pub tail: Duration,
-    /// How often every node's state bytes are sampled.
-    pub sample_interval: Duration,
     /// Time after which a connection to a peer that vanished (or is cut off) is noticed.
     pub idle_timeout: Duration,
     /// Time after which a dial to a peer that is gone (or cut off) fails.

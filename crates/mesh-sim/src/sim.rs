@@ -1,5 +1,5 @@
 //! The event loop: one seeded discrete-event simulation of every node, the links between them,
-//! churn, the broadcasts and the samples.
+//! churn and the broadcasts.
 //!
 //! Transport semantics follow upstream's test network (`proto/tests.rs`): a message opens the
 //! connection between two peers, `DisconnectPeer` closes it and the other side is told
@@ -19,7 +19,7 @@ use rand_chacha::ChaCha12Rng;
 use crate::netmodel::Fate;
 use crate::node::{AnyTimer, Build, Input, Node, Output};
 use crate::peer::PeerId;
-use crate::record::{self, Broadcast, Recorder, Sample};
+use crate::record::{self, Broadcast, Recorder};
 use crate::scenario::Scenario;
 use crate::wire::Kind;
 
@@ -38,8 +38,8 @@ enum Ev {
     Disconnected { node: u32, peer: u32 },
     /// The nth broadcast of the measured phase.
     Broadcast(usize),
-    /// Sample every node's state.
-    Sample,
+    /// Forget the in-order bookkeeping of links that are idle.
+    Sweep,
     /// The partition begins.
     PartitionStart,
 }
@@ -113,6 +113,9 @@ fn ns(d: Duration) -> u64 {
 /// Bootstrap peers a new peer joins through.
 const CONTACTS: usize = 2;
 
+/// How often idle links' bookkeeping is dropped.
+const SWEEP_NS: u64 = 5_000_000_000;
+
 /// Tags of broadcast payloads carry this bit, so no other payload is taken for one.
 const TAG_MARK: u64 = 1 << 63;
 
@@ -138,7 +141,7 @@ impl<'a> Sim<'a> {
         sim
     }
 
-    /// The initial joins, the broadcasts, the samples and the partition.
+    /// The initial joins, the broadcasts, the sweeps and the partition.
     fn schedule_start(&mut self) {
         let sc = self.sc;
         let churning_from = sc.peers - (sc.churn * sc.peers as f64).round() as usize;
@@ -163,7 +166,7 @@ impl<'a> Sim<'a> {
         if sc.broadcasts > 0 {
             self.at(ns(sc.first_broadcast()), Ev::Broadcast(0));
         }
-        self.at(ns(sc.sample_interval), Ev::Sample);
+        self.at(SWEEP_NS, Ev::Sweep);
         if let Some(p) = sc.net.partition {
             self.at(ns(p.start), Ev::PartitionStart);
         }
@@ -226,7 +229,7 @@ impl<'a> Sim<'a> {
                 self.feed(node, Input::Disconnected(PeerId::new(peer)));
             }
             Ev::Broadcast(n) => self.broadcast(n),
-            Ev::Sample => self.sample(),
+            Ev::Sweep => self.sweep(),
             Ev::PartitionStart => self.partition_start(),
         }
     }
@@ -493,22 +496,10 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn sample(&mut self) {
-        for p in &self.live {
-            let slot = &self.slots[*p as usize];
-            if let Some(node) = &slot.node {
-                self.rec.samples.push(Sample {
-                    at_ns: self.now,
-                    node: *p,
-                    build: slot.build,
-                    met: slot.met.len(),
-                    bytes: node.state_bytes(),
-                });
-            }
-        }
+    fn sweep(&mut self) {
         let now = self.now;
         self.link_free.retain(|_, free| *free > now);
-        self.at(self.now + ns(self.sc.sample_interval), Ev::Sample);
+        self.at(self.now + SWEEP_NS, Ev::Sweep);
     }
 
     /// Connections across a cut longer than the idle timeout die: each side notices after the
