@@ -3,7 +3,7 @@
 //! Upstream p2panda-net 0.4.0 starts another gossip join on every join tick (about once a
 //! second) while earlier ones are still pending; none resolves before a first neighbour arrives,
 //! and each holds two 2,048-entry channels and a task: about +295 KB of heap and +1.1 tasks per
-//! second. Fixed by p2panda-net patch 0004 (one pending join per topic). Real clock:
+//! second. Fixed by p2panda-net patch 0005 (one pending join per topic). Real clock:
 //! the join ticks come from the engine's own timers, so the test waits 30 s.
 //!
 //! Against unpatched p2panda-net 0.4.0 (the harness without its `patched` feature) this test fails

@@ -144,7 +144,7 @@ impl LongLivedNodes {
     ///
     /// A node that does not stop within [`SHUTDOWN_TIMEOUT`] is left behind, said so, and the run
     /// still ends: its figures are taken by then, and upstream p2panda-net can deadlock in
-    /// `shutdown` (p2panda-net 0009 fixes it).
+    /// `shutdown` (p2panda-net 0010 fixes it).
     pub async fn shutdown(mut self) {
         let nodes = self
             .witnesses
