@@ -1,7 +1,7 @@
 //! A hub with the fork's default settings remembers every departed peer for 30 minutes; each
 //! must cost it little more than its address-book record, not the connection, gossip, sync or
 //! dial state of a connected peer (which cost more than upstream's 39 KB per peer before
-//! p2panda-net 0019).
+//! p2panda-net 0018).
 //!
 //! The protocol of the issue that found it (one topic, peers in waves of 8, each publishing one
 //! message and leaving; the hub's heap 70 s after a warm-up against 70 s after 160 more peers,
@@ -40,7 +40,7 @@ const WARM_UP: usize = 160;
 /// and one more doubling of one of them spread over 160 peers adds up to about 1 KB per peer.
 /// Two runs of this test measured 1,286 and 2,207 B with the same 5.3-5.5 live blocks per peer;
 /// the release soak, from 500 to 5,000 remembered peers, 1.2 KB. Upstream (about 39 KB) and the
-/// fork before p2panda-net 0019 (about 55 KB) fail it by far.
+/// fork before p2panda-net 0018 (about 55 KB) fail it by far.
 const HEAP_PER_REMEMBERED_PEER: f64 = 1.5 * REMEMBERED_PEER_HEAP_BYTES;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
