@@ -239,11 +239,15 @@ impl Node {
 
     /// Peer references the node's protocol state holds (see [`crate::census`]).
     pub fn census(&self) -> census::Census {
-        let debug = outside(|| match &self.state {
+        census::count(&self.debug(), self.id.index())
+    }
+
+    /// The `Debug` output of the node's protocol state.
+    pub fn debug(&self) -> String {
+        outside(|| match &self.state {
             State::Fork(state) => format!("{state:?}"),
             State::Upstream(state) => format!("{state:?}"),
-        });
-        census::count(&debug, self.id.index())
+        })
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Transport semantics follow upstream's test network (`proto/tests.rs`): a message opens the
 //! connection between two peers, `DisconnectPeer` closes it and the other side is told
-//! `PeerDisconnected` after the link's latency. On top of it: a first message on a new connection
+//! `PeerDisconnected` after the link's latency. Connections are symmetric: both ends hold one
+//! from the send that opens it until one end closes it or a departure is noticed. On top of it: a first message on a new connection
 //! pays a handshake (one extra round trip), messages on a link arrive in order (QUIC streams), a
 //! dial to a peer that is gone fails after the dial timeout, and a peer that vanished is noticed
 //! after the idle timeout. Upstream's `Network` is private to its tests and generic over one
@@ -30,12 +31,18 @@ enum Ev {
     Join { node: u32, churning: bool },
     /// A churning peer goes.
     Depart(u32),
-    /// Wire bytes arrive.
-    Deliver { to: u32, from: u32, bytes: Vec<u8> },
+    /// Wire bytes arrive on connection `conn`.
+    Deliver {
+        to: u32,
+        from: u32,
+        conn: u64,
+        bytes: Vec<u8>,
+    },
     /// A node's timer fires.
     Timer { node: u32, timer: AnyTimer },
-    /// A node learns that its connection to `peer` is gone.
-    Disconnected { node: u32, peer: u32 },
+    /// A node learns that its connection to `peer` is gone; `dead` if the connection died
+    /// (a departure or a cut) rather than being closed or never opened.
+    Disconnected { node: u32, peer: u32, dead: bool },
     /// The nth broadcast of the measured phase.
     Broadcast(usize),
     /// Forget the in-order bookkeeping of links that are idle.
@@ -79,10 +86,17 @@ pub struct Slot {
     pub joined_ns: u64,
     /// When it went, if it did.
     pub left_ns: Option<u64>,
-    /// Peers it has a connection to (as far as it knows).
-    conns: HashSet<u32>,
+    /// Peers it has a connection to (as far as it knows), with the connection's id.
+    conns: HashMap<u32, u64>,
     /// Distinct peers it has exchanged a message with.
     pub met: HashSet<u32>,
+}
+
+impl Slot {
+    /// Whether it holds a connection to `peer`.
+    pub fn conns_has(&self, peer: u32) -> bool {
+        self.conns.contains_key(&peer)
+    }
 }
 
 /// The simulation of one scenario.
@@ -183,7 +197,7 @@ impl<'a> Sim<'a> {
             build,
             joined_ns: 0,
             left_ns: None,
-            conns: HashSet::new(),
+            conns: HashMap::new(),
             met: HashSet::new(),
         }
     }
@@ -221,11 +235,19 @@ impl<'a> Sim<'a> {
         match ev {
             Ev::Join { node, churning } => self.join(node, churning),
             Ev::Depart(node) => self.depart(node),
-            Ev::Deliver { to, from, bytes } => self.deliver(to, from, bytes),
+            Ev::Deliver {
+                to,
+                from,
+                conn,
+                bytes,
+            } => self.deliver(to, from, conn, bytes),
             Ev::Timer { node, timer } => self.feed(node, Input::Timer(timer)),
-            Ev::Disconnected { node, peer } => {
+            Ev::Disconnected { node, peer, dead } => {
                 self.pending_dials.remove(&(node, peer));
-                self.slots[node as usize].conns.remove(&peer);
+                if dead {
+                    self.slots[node as usize].conns.remove(&peer);
+                    self.slots[peer as usize].conns.remove(&node);
+                }
                 self.feed(node, Input::Disconnected(PeerId::new(peer)));
             }
             Ev::Broadcast(n) => self.broadcast(n),
@@ -296,7 +318,7 @@ impl<'a> Sim<'a> {
         let held = cut.then(|| self.short_partition_heals()).flatten();
         if !up || (cut && held.is_none()) {
             self.rec.lost += 1;
-            if !self.slots[from as usize].conns.contains(&to)
+            if !self.slots[from as usize].conns.contains_key(&to)
                 && self.pending_dials.insert((from, to))
             {
                 let at = self.now + ns(self.sc.dial_timeout);
@@ -305,6 +327,7 @@ impl<'a> Sim<'a> {
                     Ev::Disconnected {
                         node: from,
                         peer: to,
+                        dead: false,
                     },
                 );
             }
@@ -312,11 +335,17 @@ impl<'a> Sim<'a> {
         }
         // across a short partition, the stream holds the message until the cut heals
         let mut at = held.unwrap_or(self.now);
-        if self.slots[from as usize].conns.insert(to) {
-            // a new connection: the QUIC handshake's round trip comes first
-            at += 2 * ns(self.sc.net.base_latency(from, to));
-            self.slots[to as usize].conns.insert(from);
-        }
+        let conn = match self.slots[from as usize].conns.get(&to) {
+            Some(conn) => *conn,
+            None => {
+                // a new connection: the QUIC handshake's round trip comes first
+                at += 2 * ns(self.sc.net.base_latency(from, to));
+                self.seq += 1;
+                self.slots[from as usize].conns.insert(to, self.seq);
+                self.slots[to as usize].conns.insert(from, self.seq);
+                self.seq
+            }
+        };
         match self.sc.net.fate(from, to, self.now, nth, bytes.len()) {
             Fate::Lost => self.rec.lost += 1,
             Fate::Arrives(delay) => {
@@ -324,17 +353,25 @@ impl<'a> Sim<'a> {
                 let free = self.link_free.entry((from, to)).or_default();
                 at = at.max(*free);
                 *free = at;
-                self.at(at, Ev::Deliver { to, from, bytes });
+                let ev = Ev::Deliver {
+                    to,
+                    from,
+                    conn,
+                    bytes,
+                };
+                self.at(at, ev);
             }
         }
     }
 
     /// `node` closes its connection to `peer`; the peer is told after the link's latency, behind
-    /// what is in flight.
+    /// what is in flight. The connection is gone for both at once (what either sends next opens
+    /// a new one), so that every connection a peer holds is one its other end also holds.
     fn close(&mut self, node: u32, peer: u32) {
-        if !self.slots[node as usize].conns.remove(&peer) {
+        if self.slots[node as usize].conns.remove(&peer).is_none() {
             return;
         }
+        self.slots[peer as usize].conns.remove(&node);
         let latency = ns(self.sc.net.base_latency(node, peer));
         let free = self.link_free.get(&(node, peer)).copied().unwrap_or(0);
         let at = (self.now + latency).max(free + 1);
@@ -343,6 +380,7 @@ impl<'a> Sim<'a> {
             Ev::Disconnected {
                 node: peer,
                 peer: node,
+                dead: false,
             },
         );
     }
@@ -353,21 +391,29 @@ impl<'a> Sim<'a> {
         (p.duration < self.sc.idle_timeout).then(|| ns(p.start + p.duration))
     }
 
-    fn deliver(&mut self, to: u32, from: u32, bytes: Vec<u8>) {
+    fn deliver(&mut self, to: u32, from: u32, conn: u64, bytes: Vec<u8>) {
         if self.sc.net.cut(from, to, Duration::from_nanos(self.now)) {
             match self.short_partition_heals() {
-                Some(heal) => self.at(heal, Ev::Deliver { to, from, bytes }),
+                Some(heal) => {
+                    let ev = Ev::Deliver {
+                        to,
+                        from,
+                        conn,
+                        bytes,
+                    };
+                    self.at(heal, ev)
+                }
                 None => self.rec.lost += 1,
             }
             return;
         }
         let slot = &mut self.slots[to as usize];
-        if slot.node.is_none() {
+        // a connection closed under a message takes it along, as a closed QUIC connection does
+        if slot.node.is_none() || slot.conns.get(&from) != Some(&conn) {
             self.rec.lost += 1;
             return;
         }
         slot.met.insert(from);
-        slot.conns.insert(from);
         let build = slot.build;
         if self.measuring() {
             if let Some(kind) = Kind::of(&bytes) {
@@ -428,7 +474,7 @@ impl<'a> Sim<'a> {
         let slot = &mut self.slots[node as usize];
         slot.node = None;
         slot.left_ns = Some(self.now);
-        let conns: Vec<u32> = slot.conns.drain().collect();
+        let conns: Vec<u32> = slot.conns.drain().map(|(peer, _)| peer).collect();
         for peer in conns {
             // a clean close reaches the peer after the latency; a vanished peer is noticed
             // only once the connection idles out
@@ -437,11 +483,15 @@ impl<'a> Sim<'a> {
             } else {
                 ns(self.sc.idle_timeout)
             };
+            // behind what is still in flight on the link, as a QUIC close is
+            let free = self.link_free.get(&(node, peer)).copied().unwrap_or(0);
             self.at(
-                self.now + after,
+                (self.now + after).max(free + 1),
+                // the departed end is gone already; the other end drops it when it notices
                 Ev::Disconnected {
                     node: peer,
                     peer: node,
+                    dead: true,
                 },
             );
         }
@@ -511,7 +561,7 @@ impl<'a> Sim<'a> {
         let at = Duration::from_nanos(self.now);
         let mut dying = Vec::new();
         for p in &self.live {
-            for q in &self.slots[*p as usize].conns {
+            for q in self.slots[*p as usize].conns.keys() {
                 if self.sc.net.cut(*p, *q, at) {
                     dying.push((*p, *q));
                 }
@@ -521,7 +571,11 @@ impl<'a> Sim<'a> {
             // until then, what either side sends on it is lost
             self.at(
                 self.now + ns(self.sc.idle_timeout),
-                Ev::Disconnected { node: p, peer: q },
+                Ev::Disconnected {
+                    node: p,
+                    peer: q,
+                    dead: true,
+                },
             );
         }
     }
