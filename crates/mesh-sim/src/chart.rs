@@ -19,10 +19,12 @@ fn colour(build: Build) -> RGBColor {
     }
 }
 
-/// Median state (KiB) per peers-met bin, one line per run and build; log-scaled peers met.
+/// Median state (KiB) per peers-met bin, one line per run and build, of the runs with the
+/// lowest seed (one line per setting); log-scaled peers met.
 pub fn write_state_chart(path: &Path, runs: &[RunOutcome]) -> Result<()> {
+    let seed = runs.iter().map(|r| r.scenario.net.seed).min().unwrap_or(0);
     let mut lines = Vec::new();
-    for r in runs {
+    for r in runs.iter().filter(|r| r.scenario.net.seed == seed) {
         for b in &r.builds {
             let points: Vec<(f64, f64)> = verdict::state_bins(r, b.build)
                 .into_iter()

@@ -4,7 +4,8 @@
 //! Transport semantics follow upstream's test network (`proto/tests.rs`): a message opens the
 //! connection between two peers, `DisconnectPeer` closes it and the other side is told
 //! `PeerDisconnected` after the link's latency. Connections are symmetric: both ends hold one
-//! from the send that opens it until one end closes it or a departure is noticed. On top of it: a first message on a new connection
+//! from the message that opens it until one end closes it or a departure is noticed, and a
+//! message in flight when it closed still arrives. On top of it: a first message on a new connection
 //! pays a handshake (one extra round trip), messages on a link arrive in order (QUIC streams), a
 //! dial to a peer that is gone fails after the dial timeout, and a peer that vanished is noticed
 //! after the idle timeout. Upstream's `Network` is private to its tests and generic over one
@@ -365,8 +366,8 @@ impl<'a> Sim<'a> {
     }
 
     /// `node` closes its connection to `peer`; the peer is told after the link's latency, behind
-    /// what is in flight. The connection is gone for both at once (what either sends next opens
-    /// a new one), so that every connection a peer holds is one its other end also holds.
+    /// what is in flight. Both ends drop it at once, so that every connection a peer holds is one
+    /// its other end also holds; a message still crossing it, or sent next, opens it again.
     fn close(&mut self, node: u32, peer: u32) {
         if self.slots[node as usize].conns.remove(&peer).is_none() {
             return;
@@ -407,12 +408,29 @@ impl<'a> Sim<'a> {
             }
             return;
         }
-        let slot = &mut self.slots[to as usize];
-        // a connection closed under a message takes it along, as a closed QUIC connection does
-        if slot.node.is_none() || slot.conns.get(&from) != Some(&conn) {
+        if self.slots[to as usize].node.is_none() {
             self.rec.lost += 1;
             return;
         }
+        // What was sent before a close still arrives (iroh-gossip's net layer finishes its send
+        // stream, and reads the other's until that one finishes too), and the connection lives
+        // on at both ends while messages cross it: so the receiver hears of the sender's
+        // departure.
+        if !self.slots[to as usize].conns.contains_key(&from) {
+            self.slots[to as usize].conns.insert(from, conn);
+            if self.slots[from as usize].node.is_some() {
+                self.slots[from as usize].conns.entry(to).or_insert(conn);
+            } else {
+                // the sender is gone: this end notices once the connection idles out
+                let ev = Ev::Disconnected {
+                    node: to,
+                    peer: from,
+                    dead: true,
+                };
+                self.at(self.now + ns(self.sc.idle_timeout), ev);
+            }
+        }
+        let slot = &mut self.slots[to as usize];
         slot.met.insert(from);
         let build = slot.build;
         if self.measuring() {
