@@ -12,6 +12,7 @@
 //! build, so it cannot carry a mixed mesh; this loop is its event-queue counterpart.
 
 use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use n0_future::time::{Duration, Instant};
@@ -416,8 +417,14 @@ impl<'a> Sim<'a> {
         // stream, and reads the other's until that one finishes too), and the connection lives
         // on at both ends while messages cross it: so the receiver hears of the sender's
         // departure.
-        if !self.slots[to as usize].conns.contains_key(&from) {
-            self.slots[to as usize].conns.insert(from, conn);
+        let reopened = match self.slots[to as usize].conns.entry(from) {
+            Entry::Vacant(e) => {
+                e.insert(conn);
+                true
+            }
+            Entry::Occupied(_) => false,
+        };
+        if reopened {
             if self.slots[from as usize].node.is_some() {
                 self.slots[from as usize].conns.entry(to).or_insert(conn);
             } else {
