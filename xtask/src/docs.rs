@@ -173,7 +173,7 @@ fn kind_problem(entry: &Entry) -> Option<String> {
              `code`"
                 .to_string(),
         ),
-        (Kind::Stats | Kind::Test | Kind::Cleanup, false) => {
+        (Kind::Stats | Kind::Setting | Kind::Test | Kind::Cleanup, false) => {
             Some("only `kind = \"fix\"` entries quote upstream code".to_string())
         }
         _ => None,
@@ -346,6 +346,7 @@ fn render_fix(crate_name: &str, item: &Item) -> String {
 fn render_other(crate_name: &str, item: &Item) -> String {
     let kind = match item.kind {
         Kind::Stats => "Stats API",
+        Kind::Setting => "Setting",
         Kind::Test => "Tests",
         _ => "No behaviour change",
     };

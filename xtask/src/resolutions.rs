@@ -25,6 +25,8 @@ pub enum Kind {
     Fix,
     /// Adds a stats API only.
     Stats,
+    /// Adds a setting (a builder method) for a behaviour upstream has no knob for.
+    Setting,
     /// Adds tests or benchmarks only.
     Test,
     /// Changes no behaviour (lints, style).
@@ -154,8 +156,8 @@ fn missing_problem(name: &str, patch: &Path, orphans: &[&str]) -> String {
     };
     format!(
         "{}: no entry in {DATA}. Add `[[patch]]` with `name = \"{name}\"` and `kind = \"fix\"` \
-         plus a `[[patch.fixme]]` quoting the upstream code, or `kind = \"stats\"`, `\"test\"` \
-         or `\"cleanup\"`{hint}",
+         plus a `[[patch.fixme]]` quoting the upstream code, or `kind = \"stats\"`, \
+         `\"setting\"`, `\"test\"` or `\"cleanup\"`{hint}",
         patch.display()
     )
 }
