@@ -101,16 +101,24 @@ pub struct NodeOptions {
     pub peers: Vec<NodeAddress>,
     /// Log sync's resync settings; `None` syncs each peer and topic once.
     pub resync: Option<ResyncConfiguration>,
+    /// Whether the node passes its recent gossip on to neighbours that come up later (fork
+    /// only: iroh-gossip's catch-up, off in the fork by default; see
+    /// [`crate::compat::with_catch_up`]).
+    pub catch_up: bool,
 }
 
 impl Default for NodeOptions {
-    /// Loopback on an ephemeral port, no known peers, no resync: what [`build_node`] uses.
+    /// Loopback on an ephemeral port, no known peers, no resync, with the catch-up: what
+    /// [`build_node`] uses. The soak and the churn tests judge gossip delivery to every
+    /// long-lived node, and their short-lived publishers often leave before their first
+    /// neighbours forwarded what they published; the catch-up is what delivers those messages.
     fn default() -> Self {
         Self {
             bind: Ipv4Addr::LOCALHOST,
             port: 0,
             peers: Vec::new(),
             resync: None,
+            catch_up: true,
         }
     }
 }
@@ -144,6 +152,9 @@ pub async fn build_node_with(spec: NodeSpec, options: NodeOptions) -> Result<Net
     }
     if let Some(peer_ttl) = spec.long_lived {
         builder = compat::long_lived_builder(builder, peer_ttl);
+    }
+    if options.catch_up {
+        builder = compat::with_catch_up(builder);
     }
     builder
         .build()

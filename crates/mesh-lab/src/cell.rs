@@ -36,6 +36,10 @@ pub struct LabOptions {
     pub partition: Duration,
     /// Churn waves, and short-lived peers per wave.
     pub churn: (usize, usize),
+    /// Where each node's log goes (`<mesh>-<fault>-node<i>.log`, restarts appended), if set.
+    pub logs: Option<PathBuf>,
+    /// Whether fork nodes run with iroh-gossip's catch-up (`mesh-node --catch-up`).
+    pub fork_catch_up: bool,
 }
 
 impl LabOptions {
@@ -124,7 +128,15 @@ impl<'a> CellRun<'a> {
             Some(hub) if index != 0 => args.extend(["--peer".to_owned(), hub.addr.clone()]),
             _ => args.push("--bootstrap".to_owned()),
         }
-        let mut process = NodeProcess::spawn(self.options.binary(build), &host, &args)?;
+        if build == Build::Fork && self.options.fork_catch_up {
+            args.push("--catch-up".to_owned());
+        }
+        let log = self.options.logs.as_ref().map(|dir| {
+            let cell = format!("{}-{}", self.cell.mesh, self.cell.fault).replace([' ', ','], "-");
+            dir.join(format!("{cell}-node{index}.log"))
+        });
+        let binary = self.options.binary(build);
+        let mut process = NodeProcess::spawn(binary, &host, &args, log.as_deref())?;
         let addr = process.ready(READY_TIMEOUT).await?;
         let node_id = addr.split('@').next().unwrap_or_default().to_owned();
         // A restarted node's traffic counts from its first start.

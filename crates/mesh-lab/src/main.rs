@@ -64,6 +64,13 @@ struct Args {
     /// Directory for the table and the CSV.
     #[arg(long, default_value = "lab-out")]
     out: PathBuf,
+    /// Write each node's stderr to a file of its own in this directory (with RUST_LOG set, its
+    /// logs).
+    #[arg(long)]
+    logs: Option<PathBuf>,
+    /// Run fork nodes with iroh-gossip's catch-up, off by default (what it costs upstream peers).
+    #[arg(long)]
+    fork_catch_up: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -92,6 +99,8 @@ impl Args {
             messages: self.messages,
             partition: Duration::from_secs(self.partition_secs),
             churn: (self.churn_waves, self.churn_size),
+            logs: self.logs.clone(),
+            fork_catch_up: self.fork_catch_up,
         }
     }
 }
@@ -146,6 +155,9 @@ async fn main() -> Result<()> {
     let cells = args.cells();
     if cells.is_empty() {
         bail!("no cell left after --mesh and --fault");
+    }
+    if let Some(logs) = &args.logs {
+        std::fs::create_dir_all(logs)?;
     }
     let impairments = build_lab(&args, &options)?;
     let mut outcomes = Vec::new();

@@ -44,8 +44,19 @@ pub struct NodeProcess {
 }
 
 impl NodeProcess {
-    /// Starts `binary` in `host`'s namespace with `args` and the host's address to bind.
-    pub fn spawn(binary: &Path, host: &Host, args: &[String]) -> Result<Self> {
+    /// Starts `binary` in `host`'s namespace with `args` and the host's address to bind; its
+    /// stderr (logs, with `RUST_LOG` set) is appended to `log`, or shared with the driver's.
+    pub fn spawn(binary: &Path, host: &Host, args: &[String], log: Option<&Path>) -> Result<Self> {
+        let stderr = match log {
+            Some(path) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening {}", path.display()))?,
+            ),
+            None => Stdio::inherit(),
+        };
         let mut child = Command::new("ip")
             .args(["netns", "exec", &host.name])
             .arg(binary)
@@ -55,7 +66,7 @@ impl NodeProcess {
             .env_remove("RUST_BACKTRACE")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {} on {}", binary.display(), host.name))?;

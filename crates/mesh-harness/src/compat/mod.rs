@@ -86,6 +86,20 @@ pub fn long_lived_builder(
     }
 }
 
+/// On our fork, iroh-gossip's recommended catch-up (a neighbour that comes up later is passed
+/// the node's recent broadcasts and told of the messages it relayed); upstream has no such
+/// behaviour.
+pub fn with_catch_up(builder: NetworkBuilder<MeshTopic>) -> NetworkBuilder<MeshTopic> {
+    #[cfg(feature = "patched")]
+    {
+        builder.gossip_catch_up(p2panda_net::GossipCatchUp::RECOMMENDED)
+    }
+    #[cfg(not(feature = "patched"))]
+    {
+        builder
+    }
+}
+
 /// What the hub's samples read, through the collector a controller uses (mesh-metrics): every
 /// structure size with the bounds the hub was built with on our fork (address book, topic
 /// streams, gossip buffers, the gossip actor's peers and connection tasks, QUIC's pending

@@ -45,6 +45,10 @@ pub struct Args {
     /// first discovered, and operations written later only reach peers met later).
     #[arg(long, default_value_t = 5)]
     pub resync: u64,
+    /// Pass recent gossip on to neighbours that come up later (fork only: iroh-gossip's
+    /// recommended catch-up; off by default, as in the fork and upstream).
+    #[arg(long)]
+    pub catch_up: bool,
 }
 
 /// How often the resync queue is polled when resync is on.
@@ -71,6 +75,7 @@ impl Args {
             port: self.port,
             peers: self.peers.clone(),
             resync,
+            catch_up: self.catch_up,
         }
     }
 }
