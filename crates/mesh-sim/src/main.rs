@@ -52,7 +52,7 @@ struct Args {
     #[arg(long, default_value_t = 0.0)]
     tail: f64,
     /// A partition: START,DURATION,SHARE (seconds, seconds, share of peers cut off).
-    #[arg(long, value_delimiter = ',', num_args = 3)]
+    #[arg(long, value_delimiter = ',')]
     partition: Option<Vec<f64>>,
     /// Seeds; each run is repeated per seed.
     #[arg(long, value_delimiter = ',', default_value = "1")]

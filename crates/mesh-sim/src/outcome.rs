@@ -10,6 +10,9 @@ use crate::scenario::Scenario;
 use crate::sim::Sim;
 use crate::wire::Kind;
 
+/// Time after a partition heals before its broadcasts count as after the heal.
+pub const HEAL_GRACE: n0_future::time::Duration = n0_future::time::Duration::from_secs(5);
+
 /// One build's figures in one run.
 #[derive(Clone, Debug)]
 pub struct BuildOutcome {
@@ -25,6 +28,9 @@ pub struct BuildOutcome {
     /// Deliveries of a measured broadcast to a peer that had already been delivered it, until
     /// the end of the run (the application sees the message twice).
     pub duplicates: u64,
+    /// With a partition: deliveries due and made of the broadcasts published at least
+    /// [`HEAL_GRACE`] after it healed.
+    pub after_heal: Option<(u64, u64)>,
     /// Time from publish to delivery, p50 and p99 (ms).
     pub latency_ms: (f64, f64),
     /// Hops from the publisher, p50 and p99.
@@ -150,7 +156,12 @@ fn build_outcome(
     if up.is_empty() {
         return None;
     }
-    let (expected, delivered, mut latencies, mut hops) = deliveries(sim, sc, build);
+    let (expected, delivered, mut latencies, mut hops) = deliveries(sim, sc, build, 0);
+    let after_heal = sc.net.partition.map(|p| {
+        let from = (p.start + p.duration + HEAL_GRACE).as_nanos() as u64;
+        let (due, made, _, _) = deliveries(sim, sc, build, from);
+        (due, made)
+    });
     latencies.sort_by(f64::total_cmp);
     hops.sort_unstable();
     let per = per_broadcast_node(sim, build);
@@ -170,6 +181,7 @@ fn build_outcome(
         expected,
         delivered,
         duplicates: duplicates(sim, build),
+        after_heal,
         latency_ms: (quantile(&latencies, 0.5), quantile(&latencies, 0.99)),
         hops: (quantile(&hops, 0.5), quantile(&hops, 0.99)),
         msgs: scale(sent, |t| t.msgs),
@@ -214,12 +226,18 @@ fn per_broadcast_node(sim: &Sim<'_>, build: Build) -> f64 {
     }
 }
 
-/// Deliveries due and made to peers of `build`, with the latency (ms) and hops of those made.
-fn deliveries(sim: &Sim<'_>, sc: &Scenario, build: Build) -> (u64, u64, Vec<f64>, Vec<u16>) {
+/// Deliveries due and made to peers of `build` of the broadcasts published from `from_ns` on,
+/// with the latency (ms) and hops of those made.
+fn deliveries(
+    sim: &Sim<'_>,
+    sc: &Scenario,
+    build: Build,
+    from_ns: u64,
+) -> (u64, u64, Vec<f64>, Vec<u16>) {
     let window = sc.window.as_nanos() as u64;
     let (mut expected, mut delivered) = (0, 0);
     let (mut latencies, mut hops) = (Vec::new(), Vec::new());
-    for b in &sim.rec.broadcasts {
+    for b in sim.rec.broadcasts.iter().filter(|b| b.at_ns >= from_ns) {
         // the first delivery counts; a later one of the same message is a duplicate
         let mut got: HashMap<u32, (u64, u16)> = HashMap::new();
         for (n, at, h) in &sim.rec.deliveries[&b.tag] {

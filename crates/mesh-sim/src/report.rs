@@ -20,7 +20,7 @@ pub fn table(runs: &[RunOutcome]) -> String {
             let sc = &r.scenario;
             let _ = writeln!(
                 out,
-                "| {} | {:.0}% | {} | {}% | {} | {} | {} | {:.2}% | {} | {:.0} / {:.0} ms | {} / {} | {:.1} | {:.0} | {} | {:.1} / {:.1} KiB | {} / {} | {} / {} |",
+                "| {} | {:.0}% | {} | {}% | {} | {} | {} | {:.2}%{} | {} | {:.0} / {:.0} ms | {} / {} | {:.1} | {:.0} | {} | {:.1} / {:.1} KiB | {} / {} | {} / {} |",
                 sc.peers,
                 100.0 * sc.fork_share,
                 sc.net.preset,
@@ -29,6 +29,10 @@ pub fn table(runs: &[RunOutcome]) -> String {
                 b.build,
                 b.nodes,
                 100.0 * b.delivery(),
+                b.after_heal.map_or(String::new(), |(due, made)| format!(
+                    " ({:.2}% after the heal)",
+                    100.0 * made as f64 / due.max(1) as f64
+                )),
                 b.duplicates,
                 b.latency_ms.0,
                 b.latency_ms.1,
@@ -128,6 +132,7 @@ pub fn write_runs_csv(path: &Path, runs: &[RunOutcome]) -> Result<()> {
         "delivered",
         "delivery",
         "duplicates",
+        "delivery_after_heal",
         "latency_ms_p50",
         "latency_ms_p99",
         "hops_p50",
@@ -184,6 +189,9 @@ fn row(r: &RunOutcome, b: &BuildOutcome) -> Vec<String> {
         b.delivered.to_string(),
         format!("{:.6}", b.delivery()),
         b.duplicates.to_string(),
+        b.after_heal.map_or(String::new(), |(due, made)| {
+            format!("{:.6}", made as f64 / due.max(1) as f64)
+        }),
         format!("{:.1}", b.latency_ms.0),
         format!("{:.1}", b.latency_ms.1),
         b.hops.0.to_string(),
