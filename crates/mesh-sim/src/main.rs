@@ -30,6 +30,10 @@ struct Args {
     /// Fork peers in percent (`one` only; a comma-separated list runs each).
     #[arg(long, value_delimiter = ',', default_value = "0,50,100")]
     mix: Vec<f64>,
+    /// Fork peers pass recent messages on to new neighbours (the fork's catch-up, off by
+    /// default as in upstream).
+    #[arg(long)]
+    fork_catch_up: bool,
     /// Latency preset: lan, continental, intercontinental.
     #[arg(long, default_value = "continental")]
     net: Preset,
@@ -87,6 +91,7 @@ fn plan(args: &Args) -> Result<Vec<Knobs>> {
     for seed in &args.seeds {
         let base = Knobs {
             net: args.net,
+            fork_catch_up: args.fork_catch_up,
             loss: args.loss / 100.0,
             loss_mode: args.loss_mode,
             churn: args.churn / 100.0,

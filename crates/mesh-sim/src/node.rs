@@ -210,6 +210,15 @@ impl Node {
         }
     }
 
+    /// Turns on the fork's catch-up of new neighbours (`CatchUp::RECOMMENDED`; the fork's default
+    /// is off, as upstream). No-op on an upstream node, which has none.
+    pub fn set_fork_catch_up(&mut self) {
+        let _in = self.meter.enter();
+        if let State::Fork(state) = &mut self.state {
+            state.set_catch_up(fork::CatchUp::RECOMMENDED);
+        }
+    }
+
     /// The node's identity.
     pub fn id(&self) -> PeerId {
         self.id

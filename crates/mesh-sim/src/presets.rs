@@ -14,6 +14,8 @@ pub struct Knobs {
     pub peers: usize,
     /// Share of fork peers.
     pub fork_share: f64,
+    /// Whether fork peers run with catch-up on.
+    pub fork_catch_up: bool,
     /// Latency preset.
     pub net: Preset,
     /// Packet loss probability.
@@ -39,6 +41,7 @@ impl Default for Knobs {
         Self {
             peers: 100,
             fork_share: 1.0,
+            fork_catch_up: false,
             net: Preset::Continental,
             loss: 0.01,
             loss_mode: LossMode::Stream,
@@ -57,6 +60,7 @@ pub fn scenario(k: &Knobs) -> Scenario {
     Scenario {
         peers: k.peers,
         fork_share: k.fork_share,
+        fork_catch_up: k.fork_catch_up,
         churn: k.churn,
         lifetime: k.lifetime,
         clean_leave: 0.5,

@@ -26,7 +26,7 @@ pub fn table(runs: &[RunOutcome]) -> String {
                 sc.net.preset,
                 100.0 * sc.net.loss,
                 sc.net.seed,
-                b.build,
+                build_label(r, b.build),
                 b.nodes,
                 100.0 * b.delivery(),
                 b.after_heal.map_or(String::new(), |(due, made)| format!(
@@ -51,6 +51,14 @@ pub fn table(runs: &[RunOutcome]) -> String {
         }
     }
     out
+}
+
+/// A build's name, with the fork's catch-up if it is on.
+fn build_label(r: &RunOutcome, build: Build) -> String {
+    match build {
+        Build::Fork if r.scenario.fork_catch_up => "fork (catch-up)".to_owned(),
+        _ => build.to_string(),
+    }
 }
 
 /// The verdicts as Markdown: state growth per run and build, then upstream peers in mixed
@@ -78,7 +86,7 @@ pub fn verdicts(runs: &[RunOutcome]) -> String {
                 r.scenario.peers,
                 100.0 * r.scenario.fork_share,
                 r.scenario.net.seed,
-                b.build,
+                build_label(r, b.build),
                 g.met.0,
                 g.met.1,
                 g.met_ratio(),
@@ -120,6 +128,7 @@ pub fn write_runs_csv(path: &Path, runs: &[RunOutcome]) -> Result<()> {
     let mut header: Vec<String> = [
         "peers",
         "fork_share",
+        "fork_catch_up",
         "net",
         "loss",
         "loss_mode",
@@ -177,6 +186,7 @@ fn row(r: &RunOutcome, b: &BuildOutcome) -> Vec<String> {
     let mut v = vec![
         sc.peers.to_string(),
         sc.fork_share.to_string(),
+        sc.fork_catch_up.to_string(),
         sc.net.preset.to_string(),
         sc.net.loss.to_string(),
         format!("{:?}", sc.net.loss_mode).to_lowercase(),

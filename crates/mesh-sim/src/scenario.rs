@@ -11,6 +11,9 @@ pub struct Scenario {
     pub peers: usize,
     /// The share of peers that run the fork (the rest run upstream), spread evenly over indices.
     pub fork_share: f64,
+    /// Whether fork peers pass recent messages on to new neighbours (`CatchUp::RECOMMENDED`);
+    /// off is the fork's default.
+    pub fork_catch_up: bool,
     /// The share of the population that churns: such a peer lives for an exponential time of
     /// mean `lifetime`, goes, and a peer with a fresh identity takes its place.
     pub churn: f64,

@@ -455,7 +455,11 @@ impl<'a> Sim<'a> {
         }
         let build = self.slots[i].build;
         let seed = crate::netmodel::mix(self.sc.net.seed ^ crate::netmodel::mix(node as u64));
-        self.slots[i].node = Some(Node::new(PeerId::new(node), build, seed));
+        let mut fresh = Node::new(PeerId::new(node), build, seed);
+        if self.sc.fork_catch_up {
+            fresh.set_fork_catch_up();
+        }
+        self.slots[i].node = Some(fresh);
         self.slots[i].joined_ns = self.now;
         let contacts = self.contacts(node);
         self.live_pos.insert(node, self.live.len());

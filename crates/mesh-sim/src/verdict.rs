@@ -138,12 +138,17 @@ impl MixCheck {
 pub fn setting(run: &RunOutcome) -> String {
     let sc = &run.scenario;
     format!(
-        "{} peers, {}, {}% loss ({:?}), {}% churn",
+        "{} peers, {}, {}% loss ({:?}), {}% churn{}",
         sc.peers,
         sc.net.preset,
         100.0 * sc.net.loss,
         sc.net.loss_mode,
-        100.0 * sc.churn
+        100.0 * sc.churn,
+        if sc.fork_catch_up {
+            ", fork catch-up on"
+        } else {
+            ""
+        }
     )
 }
 
