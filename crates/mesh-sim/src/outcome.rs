@@ -101,6 +101,9 @@ pub struct RunOutcome {
     pub decode_errors: u64,
     /// Peers that ever joined.
     pub peers_ever: usize,
+    /// The latest delivery of a measured broadcast, from its publish (s): how long messages
+    /// kept reaching peers.
+    pub last_delivery_s: f64,
     /// Wall time of the run.
     pub wall: WallDuration,
 }
@@ -139,6 +142,7 @@ pub fn collect(sim: Sim<'_>, scenario: &Scenario, wall: WallDuration) -> RunOutc
         lost: sim.rec.lost,
         decode_errors,
         peers_ever: sim.slots.len(),
+        last_delivery_s: last_delivery_s(&sim),
         profiles,
         wall,
     }
@@ -263,6 +267,19 @@ fn deliveries(
         }
     }
     (expected, delivered, latencies, hops)
+}
+
+/// The latest delivery of any measured broadcast, from its publish (s).
+fn last_delivery_s(sim: &Sim<'_>) -> f64 {
+    sim.rec
+        .broadcasts
+        .iter()
+        .flat_map(|b| {
+            sim.rec.deliveries[&b.tag]
+                .iter()
+                .map(move |(_, at, _)| (at - b.at_ns) as f64 / 1e9)
+        })
+        .fold(0.0, f64::max)
 }
 
 /// Deliveries to peers of `build` of a message they had been delivered before.

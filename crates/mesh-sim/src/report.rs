@@ -141,6 +141,7 @@ pub fn write_runs_csv(path: &Path, runs: &[RunOutcome]) -> Result<()> {
         "delivered",
         "delivery",
         "duplicates",
+        "last_delivery_s",
         "delivery_after_heal",
         "latency_ms_p50",
         "latency_ms_p99",
@@ -199,6 +200,7 @@ fn row(r: &RunOutcome, b: &BuildOutcome) -> Vec<String> {
         b.delivered.to_string(),
         format!("{:.6}", b.delivery()),
         b.duplicates.to_string(),
+        format!("{:.1}", r.last_delivery_s),
         b.after_heal.map_or(String::new(), |(due, made)| {
             format!("{:.6}", made as f64 / due.max(1) as f64)
         }),
