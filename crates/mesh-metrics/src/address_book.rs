@@ -107,6 +107,12 @@ pub(crate) const SERIES: &[Series] = &[
         "Discoveries dropped at the sync manager's full inbox",
     ),
     Series::fork(
+        "p2panda_net.sync.scopes_refused_total",
+        "discoveries",
+        STATS,
+        "Discoveries the sync manager did not track: session bound reached or queue full",
+    ),
+    Series::fork(
         "p2panda_net.sync.backlog",
         "messages",
         STATS,
@@ -158,6 +164,10 @@ pub(crate) fn readings(
         Reading::new(
             "p2panda_net.sync.discoveries_dropped_total",
             stats.sync_discoveries_dropped,
+        ),
+        Reading::new(
+            "p2panda_net.sync.scopes_refused_total",
+            stats.sync_scopes_refused,
         ),
         Reading::new("p2panda_net.sync.backlog", stats.sync_backlog as u64),
     ]

@@ -98,6 +98,18 @@ pub(crate) const SERIES: &[Series] = &[
         STATS,
         "Gossip buffers released because their sync session held the lock too long",
     ),
+    Series::fork(
+        "p2panda_net.gossip_buffer.dropped_total",
+        "messages",
+        STATS,
+        "Buffered gossip messages dropped with a forgotten peer or a left topic",
+    ),
+    Series::fork(
+        "p2panda_net.topic_streams.broadcasts_unjoined_total",
+        "messages",
+        STATS,
+        "Messages published while the topic's overlay was not joined (not sent)",
+    ),
 ];
 
 /// The readings of `t`.
@@ -145,6 +157,11 @@ pub(crate) fn readings(t: &p2panda_net::TopicStats) -> Vec<Reading> {
         Reading::new(
             format!("{buffer}.forced_releases_total"),
             t.gossip_buffer_forced_releases,
+        ),
+        Reading::new(format!("{buffer}.dropped_total"), t.gossip_buffer_dropped),
+        Reading::new(
+            format!("{streams}.broadcasts_unjoined_total"),
+            t.broadcasts_unjoined,
         ),
     ]
 }
