@@ -94,13 +94,6 @@ pub struct Slot {
     pub met: HashSet<u32>,
 }
 
-impl Slot {
-    /// Whether it holds a connection to `peer`.
-    pub fn conns_has(&self, peer: u32) -> bool {
-        self.conns.contains_key(&peer)
-    }
-}
-
 /// The simulation of one scenario.
 pub struct Sim<'a> {
     sc: &'a Scenario,
@@ -607,10 +600,5 @@ impl<'a> Sim<'a> {
                 },
             );
         }
-    }
-
-    /// Nanoseconds since the start.
-    pub fn now_ns(&self) -> u64 {
-        self.now
     }
 }
