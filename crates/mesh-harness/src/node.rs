@@ -105,6 +105,9 @@ pub struct NodeOptions {
     /// only: iroh-gossip's catch-up, off in the fork by default; see
     /// [`crate::compat::with_catch_up`]).
     pub catch_up: bool,
+    /// Direct neighbours below which a joined overlay takes announced peers (fork only:
+    /// `TopicConfig::min_topic_neighbours`); `None` keeps the fork's default.
+    pub min_topic_neighbours: Option<usize>,
 }
 
 impl Default for NodeOptions {
@@ -119,6 +122,7 @@ impl Default for NodeOptions {
             peers: Vec::new(),
             resync: None,
             catch_up: true,
+            min_topic_neighbours: None,
         }
     }
 }
@@ -155,6 +159,9 @@ pub async fn build_node_with(spec: NodeSpec, options: NodeOptions) -> Result<Net
     }
     if options.catch_up {
         builder = compat::with_catch_up(builder);
+    }
+    if let Some(min) = options.min_topic_neighbours {
+        builder = compat::with_min_topic_neighbours(builder, min);
     }
     builder
         .build()

@@ -40,6 +40,8 @@ pub struct LabOptions {
     pub logs: Option<PathBuf>,
     /// Whether fork nodes run with iroh-gossip's catch-up (`mesh-node --catch-up`).
     pub fork_catch_up: bool,
+    /// Fork nodes' `--min-topic-neighbours`, if set (0: no overlay top-up, as upstream).
+    pub fork_min_topic_neighbours: Option<usize>,
 }
 
 impl LabOptions {
@@ -130,6 +132,9 @@ impl<'a> CellRun<'a> {
         }
         if build == Build::Fork && self.options.fork_catch_up {
             args.push("--catch-up".to_owned());
+        }
+        if let (Build::Fork, Some(min)) = (build, self.options.fork_min_topic_neighbours) {
+            args.extend(["--min-topic-neighbours".to_owned(), min.to_string()]);
         }
         let log = self.options.logs.as_ref().map(|dir| {
             let cell = format!("{}-{}", self.cell.mesh, self.cell.fault).replace([' ', ','], "-");

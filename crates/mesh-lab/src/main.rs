@@ -71,6 +71,9 @@ struct Args {
     /// Run fork nodes with iroh-gossip's catch-up, off by default (what it costs upstream peers).
     #[arg(long)]
     fork_catch_up: bool,
+    /// Fork nodes' overlay top-up threshold (`mesh-node --min-topic-neighbours`; 0 turns it off).
+    #[arg(long)]
+    fork_min_topic_neighbours: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -101,6 +104,7 @@ impl Args {
             churn: (self.churn_waves, self.churn_size),
             logs: self.logs.clone(),
             fork_catch_up: self.fork_catch_up,
+            fork_min_topic_neighbours: self.fork_min_topic_neighbours,
         }
     }
 }

@@ -100,6 +100,23 @@ pub fn with_catch_up(builder: NetworkBuilder<MeshTopic>) -> NetworkBuilder<MeshT
     }
 }
 
+/// On our fork, the neighbour count below which a joined overlay takes announced peers (0: never,
+/// as upstream); upstream has no such behaviour.
+pub fn with_min_topic_neighbours(
+    builder: NetworkBuilder<MeshTopic>,
+    min: usize,
+) -> NetworkBuilder<MeshTopic> {
+    #[cfg(feature = "patched")]
+    {
+        builder.topics(p2panda_net::TopicConfig::default().min_topic_neighbours(min))
+    }
+    #[cfg(not(feature = "patched"))]
+    {
+        let _ = min;
+        builder
+    }
+}
+
 /// What the hub's samples read, through the collector a controller uses (mesh-metrics): every
 /// structure size with the bounds the hub was built with on our fork (address book, topic
 /// streams, gossip buffers, the gossip actor's peers and connection tasks, QUIC's pending

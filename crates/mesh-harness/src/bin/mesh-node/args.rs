@@ -49,6 +49,10 @@ pub struct Args {
     /// recommended catch-up; off by default, as in the fork and upstream).
     #[arg(long)]
     pub catch_up: bool,
+    /// Direct neighbours below which a joined overlay asks each peer that announces the topic to
+    /// join (fork only; default: the fork's 3; 0 turns it off, as upstream).
+    #[arg(long)]
+    pub min_topic_neighbours: Option<usize>,
 }
 
 /// How often the resync queue is polled when resync is on.
@@ -76,6 +80,7 @@ impl Args {
             peers: self.peers.clone(),
             resync,
             catch_up: self.catch_up,
+            min_topic_neighbours: self.min_topic_neighbours,
         }
     }
 }
