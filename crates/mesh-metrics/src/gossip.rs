@@ -39,6 +39,12 @@ pub(crate) const SERIES: &[Series] = &[
         "Messages dropped at a pending peer's full queue",
     ),
     Series::fork(
+        "iroh_gossip.dial_failed_messages_dropped_total",
+        "messages",
+        STATS,
+        "Messages dropped with the queue of a peer whose dial failed",
+    ),
+    Series::fork(
         "iroh_gossip.connection_tasks",
         "tasks",
         STATS,
@@ -75,6 +81,10 @@ pub(crate) fn readings(g: &iroh_gossip::net::GossipStats) -> Vec<Reading> {
         Reading::new(
             "iroh_gossip.pending_messages_dropped_total",
             g.pending_messages_dropped,
+        ),
+        Reading::new(
+            "iroh_gossip.dial_failed_messages_dropped_total",
+            g.dial_failed_messages_dropped,
         ),
         Reading::new("iroh_gossip.connection_tasks", g.connection_tasks as u64),
         Reading::new("iroh_gossip.topics", g.topics as u64),
