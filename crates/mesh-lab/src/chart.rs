@@ -1,15 +1,16 @@
-//! The lab's chart: two panels of bars, one group per fault and one bar per mesh. Top: the
-//! gossip delivered. Bottom: the most any upstream node sent, relative to what the same node sent
-//! in the all-upstream mesh of the same fault, with the 1.2x limit drawn across.
+//! The lab's chart: two panels of bars, one group per fault and one bar per mesh, each the
+//! median over the cell's runs as the verdicts judge it. Top: the gossip delivered among the
+//! nodes whose overlay joined. Bottom: the most any upstream node sent, relative to what the same
+//! node sent in the all-upstream mesh of the same fault, with the 1.2x limit drawn across.
 
 use std::path::Path;
 
 use anyhow::Result;
 use plotters::prelude::*;
 
-use crate::matrix::{Build, Fault, Mesh};
+use crate::matrix::{Cell, Fault, Mesh};
 use crate::outcome::CellOutcome;
-use crate::report::BURDEN_LIMIT;
+use crate::verdict::{self, BURDEN_LIMIT};
 
 /// One colour per mesh, in [`Mesh::ALL`] order (colour-blind safe).
 const COLOURS: [RGBColor; 5] = [
@@ -28,43 +29,28 @@ pub fn write_chart(path: &Path, outcomes: &[CellOutcome]) -> Result<()> {
     let title = format!("Lab matrix. Bars left to right: {}", legend.join(", "));
     let body = root.titled(&title, ("sans-serif", 15))?;
     let (top, bottom) = body.split_vertically(370);
-    let delivery = |o: &CellOutcome| Some(100.0 * o.delivery());
+    let cells = verdict::cells(outcomes);
+    let delivery = |cell| verdict::median_delivery(outcomes, cell).map(|d| 100.0 * d);
     draw_panel(
         &top,
-        "gossip delivered (%)",
+        "gossip delivered among joined nodes (%, median of runs)",
         0.0..105.0,
         None,
-        outcomes,
+        &cells,
         delivery,
     )?;
-    let burden = |o: &CellOutcome| upstream_burden(o, outcomes);
+    let burden = |cell| verdict::upstream_burden(outcomes, cell);
     let limit = Some(BURDEN_LIMIT);
     draw_panel(
         &bottom,
-        "most an upstream node sent, against all upstream (x)",
+        "most an upstream node sent, against all upstream (x, medians of runs)",
         0.0..2.5,
         limit,
-        outcomes,
+        &cells,
         burden,
     )?;
     root.present()?;
     Ok(())
-}
-
-/// The largest ratio of an upstream node's bytes in `o` to the same node's in the all-upstream
-/// cell of the same fault; `None` for a mesh without upstream nodes or without a reference.
-fn upstream_burden(o: &CellOutcome, outcomes: &[CellOutcome]) -> Option<f64> {
-    let reference = outcomes
-        .iter()
-        .find(|r| r.cell.mesh == Mesh::AllUpstream && r.cell.fault == o.cell.fault)?;
-    o.nodes
-        .iter()
-        .filter(|n| n.build == Build::Upstream)
-        .filter_map(|n| {
-            let own = reference.nodes.iter().find(|r| r.index == n.index)?;
-            (own.sent_bytes > 0).then(|| n.sent_bytes as f64 / own.sent_bytes as f64)
-        })
-        .reduce(f64::max)
 }
 
 /// One panel: a group of bars per fault, `value` of each cell, and an optional limit line.
@@ -73,8 +59,8 @@ fn draw_panel(
     caption: &str,
     range: std::ops::Range<f64>,
     limit: Option<f64>,
-    outcomes: &[CellOutcome],
-    value: impl Fn(&CellOutcome) -> Option<f64>,
+    cells: &[Cell],
+    value: impl Fn(Cell) -> Option<f64>,
 ) -> Result<()> {
     let groups = Fault::ALL.len() as f64;
     let mut chart = ChartBuilder::on(area)
@@ -89,16 +75,13 @@ fn draw_panel(
         .x_labels(Fault::ALL.len() * 2 + 1)
         .x_label_formatter(&|x| fault_label(*x))
         .draw()?;
-    for o in outcomes {
-        let Some(v) = value(o) else { continue };
+    for &cell in cells {
+        let Some(v) = value(cell) else { continue };
         let group = Fault::ALL
             .iter()
-            .position(|f| *f == o.cell.fault)
+            .position(|f| *f == cell.fault)
             .unwrap_or(0) as f64;
-        let slot = Mesh::ALL
-            .iter()
-            .position(|m| *m == o.cell.mesh)
-            .unwrap_or(0);
+        let slot = Mesh::ALL.iter().position(|m| *m == cell.mesh).unwrap_or(0);
         let x0 = group + 0.1 + slot as f64 * 0.16;
         let colour = COLOURS[slot].filled();
         chart.draw_series([Rectangle::new([(x0, 0.0), (x0 + 0.14, v)], colour)])?;
@@ -123,7 +106,6 @@ fn fault_label(x: f64) -> String {
 mod tests {
     use super::*;
     use crate::faults::FaultOutcome;
-    use crate::matrix::Cell;
     use crate::outcome::NodeOutcome;
 
     fn outcome(mesh: Mesh, fault: Fault, delivered: usize, peer_sent: u64) -> CellOutcome {
@@ -139,8 +121,10 @@ mod tests {
         };
         CellOutcome {
             cell: Cell { mesh, fault },
+            run: 1,
             nodes: vec![node(0, 100), node(1, peer_sent)],
             delivered: (delivered, 100),
+            delivered_among_joined: (delivered, 100),
             delivered_to_upstream: (delivered, 100),
             join_ms: vec![],
             latency_ms: vec![],
@@ -155,9 +139,12 @@ mod tests {
             outcome(Mesh::ForkHub, Fault::Churn, 86, 1300),
             outcome(Mesh::AllFork, Fault::Churn, 97, 900),
         ];
-        assert_eq!(upstream_burden(&outcomes[1], &outcomes), Some(1.3));
         assert_eq!(
-            upstream_burden(&outcomes[2], &outcomes),
+            verdict::upstream_burden(&outcomes, outcomes[1].cell),
+            Some(1.3)
+        );
+        assert_eq!(
+            verdict::upstream_burden(&outcomes, outcomes[2].cell),
             None,
             "no upstream node"
         );
@@ -166,12 +153,12 @@ mod tests {
         let svg = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert!(svg.contains("churn"), "fault labels are drawn");
-        // 3 delivery bars and 2 burden bars (all upstream's own ratio is 1.0).
+        // 3 delivery bars and 1 burden bar (the fork hub's).
         let filled = |c: RGBColor| format!("fill=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
         let bars: usize = COLOURS
             .iter()
             .map(|c| svg.matches(&filled(*c)).count())
             .sum();
-        assert!(bars >= 5, "{bars} bars in:\n{svg}");
+        assert!(bars >= 4, "{bars} bars in:\n{svg}");
     }
 }

@@ -56,6 +56,18 @@ impl Message {
         })
     }
 
+    /// The message among the long-lived nodes whose overlay joined: `None` if its publisher is
+    /// one of the `islanded` (its gossip reaches nobody, whatever the mesh does), else without
+    /// the islanded receivers.
+    pub fn among_joined(&self, islanded: &[usize]) -> Option<Message> {
+        if islanded.contains(&self.from) {
+            return None;
+        }
+        let mut message = self.clone();
+        message.expected.retain(|i| !islanded.contains(i));
+        Some(message)
+    }
+
     /// Latency to each node it reached, in milliseconds.
     pub fn latencies_ms(&self) -> impl Iterator<Item = f64> + '_ {
         self.expected.iter().filter_map(|i| {
@@ -110,14 +122,16 @@ impl Ledger {
 
     /// Deliveries made and expected, over messages `judged` accepts.
     pub fn delivered(&self, judged: impl Fn(&Message) -> bool) -> (usize, usize) {
-        self.messages
-            .iter()
-            .filter(|m| judged(m))
-            .fold((0, 0), |(made, expected), m| {
-                let made_here = m.expected.iter().filter(|i| m.received.contains_key(i));
-                (made + made_here.count(), expected + m.expected.len())
-            })
+        tally(self.messages.iter().filter(|m| judged(m)))
     }
+}
+
+/// Deliveries made and expected over `messages`.
+pub fn tally<'a>(messages: impl Iterator<Item = &'a Message>) -> (usize, usize) {
+    messages.fold((0, 0), |(made, expected), m| {
+        let made_here = m.expected.iter().filter(|i| m.received.contains_key(i));
+        (made + made_here.count(), expected + m.expected.len())
+    })
 }
 
 /// The `q` quantile (0..=1) of `values`, nearest rank; `None` when empty.
@@ -158,6 +172,19 @@ mod tests {
         assert!(ledger.phase_complete(Phase::Before));
         assert!(ledger.messages[0].complete_within(Duration::from_secs(1)));
         assert!(!ledger.messages[0].complete_within(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn islanded_nodes_are_left_out_as_publishers_and_as_receivers() {
+        let mut ledger = Ledger::default();
+        ledger.sent("m1".into(), 0, Phase::Before, vec![1, 2]);
+        ledger.sent("m2".into(), 2, Phase::Before, vec![0, 1]);
+        ledger.read(1, &[received("m1", Instant::now())]);
+        assert!(!ledger.messages[0].complete());
+        let m1 = ledger.messages[0].among_joined(&[2]).unwrap();
+        assert_eq!(m1.expected, vec![1]);
+        assert!(m1.complete());
+        assert!(ledger.messages[1].among_joined(&[2]).is_none());
     }
 
     #[test]

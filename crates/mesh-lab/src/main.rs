@@ -11,6 +11,7 @@ mod net;
 mod node;
 mod outcome;
 mod report;
+mod verdict;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -43,6 +44,10 @@ struct Args {
     /// Only these faults (default: the matrix's).
     #[arg(long, value_enum, value_delimiter = ',')]
     fault: Vec<Fault>,
+    /// Runs of every cell, one after the other matrix-wide; the verdicts judge medians over
+    /// them.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    repeat: u16,
     /// Long-lived peers besides the hub.
     #[arg(long, default_value_t = 4)]
     peers: usize,
@@ -137,19 +142,25 @@ fn build_lab(args: &Args, options: &LabOptions) -> Result<Vec<String>> {
     Ok(impairments)
 }
 
-/// Runs one cell: its nodes, the rounds around its fault, and their figures.
-async fn run_cell(options: &LabOptions, cell: Cell, number: u64) -> Result<CellOutcome> {
+/// Runs one cell: its nodes, the rounds around its fault, and their figures. `number` numbers
+/// every cell run of the lab (it seeds the cell), `run` this cell's runs.
+async fn run_cell(
+    options: &LabOptions,
+    cell: Cell,
+    number: u64,
+    run: usize,
+) -> Result<CellOutcome> {
     let seed_base = number * 1_000;
-    let mut run = CellRun::start(options, cell, seed_base).await?;
-    run.round(Phase::Before).await?;
+    let mut cell_run = CellRun::start(options, cell, seed_base).await?;
+    cell_run.round(Phase::Before).await?;
     let fault = match cell.fault {
         Fault::None => FaultOutcome::default(),
-        Fault::Partition => faults::partition(&mut run).await?,
-        Fault::HubCrash => faults::hub_crash(&mut run).await?,
-        Fault::Churn => faults::churn(&mut run, seed_base + 100).await?,
+        Fault::Partition => faults::partition(&mut cell_run).await?,
+        Fault::HubCrash => faults::hub_crash(&mut cell_run).await?,
+        Fault::Churn => faults::churn(&mut cell_run, seed_base + 100).await?,
     };
-    run.round(Phase::After).await?;
-    outcome::finish(run, fault).await
+    cell_run.round(Phase::After).await?;
+    outcome::finish(cell_run, fault, run).await
 }
 
 #[tokio::main]
@@ -165,22 +176,32 @@ async fn main() -> Result<()> {
     }
     let impairments = build_lab(&args, &options)?;
     let mut outcomes = Vec::new();
-    for (number, cell) in cells.iter().enumerate() {
+    let runs: Vec<(usize, Cell)> = (1..=usize::from(args.repeat))
+        .flat_map(|run| cells.iter().map(move |&cell| (run, cell)))
+        .collect();
+    for (number, &(run, cell)) in runs.iter().enumerate() {
         eprintln!(
-            "mesh-lab: cell {}/{}: {} / {}",
+            "mesh-lab: cell run {}/{}: {} / {} (run {run})",
             number + 1,
-            cells.len(),
+            runs.len(),
             cell.fault,
             cell.mesh
         );
-        let outcome = run_cell(&options, *cell, number as u64 + 1).await?;
-        eprintln!("mesh-lab:   delivered {:.1}%", 100.0 * outcome.delivery());
+        let outcome = run_cell(&options, cell, number as u64 + 1, run).await?;
+        eprintln!(
+            "mesh-lab:   delivered {:.1}%, {:.1}% among joined nodes",
+            100.0 * outcome.delivery(),
+            100.0 * outcome.delivery_among_joined()
+        );
         outcomes.push(outcome);
     }
     std::fs::create_dir_all(&args.out)?;
     let table = report::table(&outcomes);
-    let failures = report::failures(&outcomes);
+    let failures = verdict::failures(&outcomes);
     let mut text = format!("{table}\nimpairments: {}\n", impairments.join("; "));
+    for line in verdict::unjudged(&outcomes) {
+        text.push_str(&format!("not judged: {line}\n"));
+    }
     for line in &failures {
         text.push_str(&format!("FAIL {line}\n"));
     }

@@ -7,8 +7,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cell::CellRun;
-use crate::delivery::{quantile, Message, Phase};
-use crate::faults::FaultOutcome;
+use crate::delivery::{quantile, tally, Message, Phase};
+use crate::faults::{FaultOutcome, HEAL_LIMIT};
 use crate::matrix::{Build, Cell};
 
 /// How long a node may take to answer `stats`.
@@ -41,10 +41,15 @@ pub struct NodeOutcome {
 pub struct CellOutcome {
     /// The cell.
     pub cell: Cell,
+    /// Which run of the cell this is, from 1 (`mesh-lab --repeat`).
+    pub run: usize,
     /// Its long-lived nodes.
     pub nodes: Vec<NodeOutcome>,
     /// Gossip deliveries made and expected (steady rounds, partition heal, churn).
     pub delivered: (usize, usize),
+    /// The same among the nodes whose overlay joined (see [`Message::among_joined`]): what the
+    /// verdicts judge.
+    pub delivered_among_joined: (usize, usize),
     /// The same, to upstream nodes only.
     pub delivered_to_upstream: (usize, usize),
     /// Join times, ms.
@@ -59,6 +64,16 @@ impl CellOutcome {
     /// Delivered share, 1.0 when nothing was expected.
     pub fn delivery(&self) -> f64 {
         ratio(self.delivered)
+    }
+
+    /// Delivered share among the nodes whose overlay joined.
+    pub fn delivery_among_joined(&self) -> f64 {
+        ratio(self.delivered_among_joined)
+    }
+
+    /// The long-lived nodes whose overlay of the topic never reported joined.
+    pub fn islanded(&self) -> Vec<usize> {
+        islanded(&self.nodes)
     }
 
     /// Join time quantile, ms.
@@ -87,8 +102,22 @@ fn judged(m: &Message) -> bool {
     !matches!(m.phase, Phase::Partitioned | Phase::Rejoin)
 }
 
-/// Reads every long-lived node's figures, stops every node, and sums the cell up.
-pub async fn finish(mut run: CellRun<'_>, fault: FaultOutcome) -> Result<CellOutcome> {
+/// The nodes among `nodes` whose overlay never reported joined.
+fn islanded(nodes: &[NodeOutcome]) -> Vec<usize> {
+    nodes
+        .iter()
+        .filter(|n| !n.joined)
+        .map(|n| n.index)
+        .collect()
+}
+
+/// Reads every long-lived node's figures, stops every node, and sums the cell up; `run` counts
+/// the cell's runs from 1.
+pub async fn finish(
+    mut run: CellRun<'_>,
+    mut fault: FaultOutcome,
+    number: usize,
+) -> Result<CellOutcome> {
     run.read_events();
     let mut nodes = Vec::new();
     for member in &mut run.members {
@@ -143,9 +172,28 @@ pub async fn finish(mut run: CellRun<'_>, fault: FaultOutcome) -> Result<CellOut
         .filter(|m| judged(m))
         .map(to_upstream)
         .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+    // An upstream node whose single join attempt drew no dialable peer never joins, in any mesh
+    // (docs/lab.md): the verdicts judge delivery and the heal among the others.
+    let islanded = islanded(&nodes);
+    let among_joined: Vec<Message> = run
+        .ledger
+        .messages
+        .iter()
+        .filter_map(|m| m.among_joined(&islanded))
+        .collect();
+    let delivered_among_joined = tally(among_joined.iter().filter(|m| judged(m)));
+    if fault.healed_within_limit.is_some() {
+        let healed = among_joined
+            .iter()
+            .filter(|m| m.phase == Phase::Healed)
+            .all(|m| m.complete_within(HEAL_LIMIT));
+        fault.healed_within_limit = Some(healed);
+    }
     Ok(CellOutcome {
         cell: run.cell,
+        run: number,
         delivered: run.ledger.delivered(judged),
+        delivered_among_joined,
         delivered_to_upstream,
         latency_ms: run
             .ledger
