@@ -11,6 +11,8 @@
 //! - [`settle`]: when a settled pause may end (the heap has stopped falling).
 //! - [`ledger`]: which gossip message reached which long-lived node, to name what a run lost.
 //! - [`report`]: slopes, verdicts, tables, the CSV and the SVG chart.
+//! - [`attack`]: the attack suite: one hostile behaviour at a time against the hub, with the
+//!   honest peers' delivery and the hub's bounds judged before, during and after it.
 //! - [`ops`]: the latest sample as `mesh-metrics` exports it, `/metrics` and `/health`, on a
 //!   loopback address.
 //!
@@ -18,6 +20,7 @@
 //! (`scripts/netns-run`) puts them in a network namespace that has only `lo`.
 
 pub mod alloc;
+pub mod attack;
 pub mod compat;
 pub mod driver;
 pub mod ledger;

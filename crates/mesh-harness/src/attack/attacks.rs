@@ -1,0 +1,181 @@
+//! What each attack does, until its deadline. Every attack paces itself over its window so that
+//! the whole of it lands within the attack phase, and closes its nodes at the deadline, so that
+//! what the hub keeps afterwards is the hub's own doing.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use p2panda_core::PrivateKey;
+use p2panda_net::TopicId;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+use tokio::time::{sleep_until, Instant};
+
+use super::announce::{announcement, random_topics};
+use super::attacker::{AttackerNode, Joined, HONEST_MAX_MESSAGE_SIZE};
+use super::target::{honest_topic, network_topic, Target};
+use super::{Attack, AttackSize};
+
+/// Dialing identities of the fresh-key flood alive at a time.
+const DIAL_CONCURRENCY: usize = 8;
+
+/// What an attacker did: reported beside the hub's figures.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct AttackTally {
+    /// Distinct identities that announced themselves or dialed.
+    pub identities: u64,
+    /// Gossip messages broadcast.
+    pub messages: u64,
+    /// Bytes of those messages.
+    pub bytes: u64,
+    /// Topic joins the hub took.
+    pub joins: u64,
+    /// Topic joins the hub did not take within the join timeout.
+    pub joins_refused: u64,
+    /// Topic joins sent without waiting for the hub to take them.
+    pub joins_unwaited: u64,
+}
+
+/// The tally shared by an attack's tasks.
+#[derive(Debug, Default)]
+struct Tally {
+    identities: AtomicU64,
+    messages: AtomicU64,
+    bytes: AtomicU64,
+    joins: AtomicU64,
+    joins_refused: AtomicU64,
+    joins_unwaited: AtomicU64,
+}
+
+impl Tally {
+    fn sent(&self, bytes: usize) {
+        self.messages.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    fn joined(&self, joined: bool) {
+        let count = if joined {
+            &self.joins
+        } else {
+            &self.joins_refused
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn report(&self) -> AttackTally {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        AttackTally {
+            identities: get(&self.identities),
+            messages: get(&self.messages),
+            bytes: get(&self.bytes),
+            joins: get(&self.joins),
+            joins_refused: get(&self.joins_refused),
+            joins_unwaited: get(&self.joins_unwaited),
+        }
+    }
+}
+
+/// Runs `attack` of `size` against `hub` until `until`, and says what it did.
+pub async fn run(
+    attack: Attack,
+    size: AttackSize,
+    hub: Target,
+    until: Instant,
+) -> Result<AttackTally> {
+    let tally = Arc::new(Tally::default());
+    match attack {
+        Attack::FreshKeys => fresh_keys(size, &hub, until, &tally).await?,
+    }
+    Ok(tally.report())
+}
+
+/// Waits until the `i`-th of `n` events is due, spread evenly over 90% of the window from
+/// `start` to `until`.
+async fn pace(start: Instant, until: Instant, i: usize, n: usize) {
+    let window = until.saturating_duration_since(start).mul_f64(0.9);
+    sleep_until(start + window.mul_f64(i as f64 / n.max(1) as f64)).await;
+}
+
+/// A node of its own joined to the network-wide topic through the hub, to relay announcements.
+async fn relay(key: &PrivateKey, hub: &Target) -> Result<(AttackerNode, Joined)> {
+    let node = AttackerNode::bind(key, HONEST_MAX_MESSAGE_SIZE, hub).await?;
+    let joined = node
+        .join(network_topic(), hub)
+        .await?
+        .context("the hub did not take the attacker into the network-wide topic")?;
+    Ok((node, joined))
+}
+
+/// Fresh-key flood: `announced_keys` signed announcements of fresh identities over one relay
+/// connection, and `dialing_keys` fresh identities that dial the hub, join the network-wide
+/// topic and announce themselves.
+async fn fresh_keys(
+    size: AttackSize,
+    hub: &Target,
+    until: Instant,
+    tally: &Arc<Tally>,
+) -> Result<()> {
+    let (node, relay) = relay(&PrivateKey::new(), hub).await?;
+    let dialers = tokio::spawn(dial_fresh(
+        size.dialing_keys,
+        hub.clone(),
+        until,
+        tally.clone(),
+    ));
+    let (start, topic) = (Instant::now(), honest_topic().id());
+    for i in 0..size.announced_keys {
+        pace(start, until, i, size.announced_keys).await;
+        let bytes = announcement(&PrivateKey::new(), vec![topic]);
+        let len = bytes.len();
+        if relay.send_until(bytes, until).await? {
+            tally.sent(len);
+        }
+        tally.identities.fetch_add(1, Ordering::Relaxed);
+    }
+    let _ = dialers.await;
+    sleep_until(until).await;
+    drop(relay);
+    node.close().await;
+    Ok(())
+}
+
+/// `count` fresh identities, [`DIAL_CONCURRENCY`] at a time, each dialing the hub, joining the
+/// network-wide topic, announcing itself and leaving.
+async fn dial_fresh(count: usize, hub: Target, until: Instant, tally: Arc<Tally>) {
+    let start = Instant::now();
+    let mut dialing = JoinSet::new();
+    for i in 0..count {
+        pace(start, until, i, count).await;
+        while dialing.len() >= DIAL_CONCURRENCY {
+            dialing.join_next().await;
+        }
+        let (hub, tally) = (hub.clone(), tally.clone());
+        dialing.spawn(async move {
+            let _ = dial_once(&hub, until, &tally).await;
+        });
+    }
+    while dialing.join_next().await.is_some() {}
+}
+
+/// One fresh identity's visit: dial, join, announce, leave.
+async fn dial_once(hub: &Target, until: Instant, tally: &Tally) -> Result<()> {
+    let key = PrivateKey::new();
+    let node = AttackerNode::bind(&key, HONEST_MAX_MESSAGE_SIZE, hub).await?;
+    tally.identities.fetch_add(1, Ordering::Relaxed);
+    let joined = node.join(network_topic(), hub).await?;
+    tally.joined(joined.is_some());
+    if let Some(joined) = joined {
+        let bytes = announcement(&key, vec![honest_topic().id()]);
+        let len = bytes.len();
+        if joined.send_until(bytes, until).await? {
+            tally.sent(len);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    node.close().await;
+    Ok(())
+}
+
