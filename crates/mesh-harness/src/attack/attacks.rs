@@ -21,6 +21,10 @@ use super::{Attack, AttackSize};
 
 /// Dialing identities of the fresh-key flood alive at a time.
 const DIAL_CONCURRENCY: usize = 8;
+/// Topic ids per announcement of the topic flood: what fits in the honest 4 KiB gossip limit.
+const TOPICS_PER_ANNOUNCEMENT: usize = 100;
+/// Topic ids each of the many keys of the topic flood announces.
+const FEW_TOPICS: usize = 3;
 
 /// What an attacker did: reported beside the hub's figures.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -88,6 +92,7 @@ pub async fn run(
     let tally = Arc::new(Tally::default());
     match attack {
         Attack::FreshKeys => fresh_keys(size, &hub, until, &tally).await?,
+        Attack::TopicFlood => topic_flood(size, &hub, until, &tally).await?,
     }
     Ok(tally.report())
 }
@@ -175,6 +180,62 @@ async fn dial_once(hub: &Target, until: Instant, tally: &Tally) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    node.close().await;
+    Ok(())
+}
+
+/// Topic flood: one key announces `flood_topics` topic ids, 100 to an announcement, and joins
+/// `joined_topics` gossip topics at the hub; `few_topic_keys` fresh keys announce
+/// [`FEW_TOPICS`] each over the same relay connection.
+async fn topic_flood(
+    size: AttackSize,
+    hub: &Target,
+    until: Instant,
+    tally: &Arc<Tally>,
+) -> Result<()> {
+    let key = PrivateKey::new();
+    let (node, relay) = relay(&key, hub).await?;
+    tally.identities.fetch_add(1, Ordering::Relaxed);
+    let start = Instant::now();
+    let rounds = size.flood_topics.div_ceil(TOPICS_PER_ANNOUNCEMENT);
+    let one_key = async {
+        for i in 0..rounds {
+            pace(start, until, i, rounds).await;
+            let bytes = announcement(&key, random_topics(TOPICS_PER_ANNOUNCEMENT));
+            let len = bytes.len();
+            if relay.send_until(bytes, until).await? {
+                tally.sent(len);
+            }
+        }
+        anyhow::Ok(())
+    };
+    let many_keys = async {
+        for i in 0..size.few_topic_keys {
+            pace(start, until, i, size.few_topic_keys).await;
+            let bytes = announcement(&PrivateKey::new(), random_topics(FEW_TOPICS));
+            let len = bytes.len();
+            if relay.send_until(bytes, until).await? {
+                tally.sent(len);
+            }
+            tally.identities.fetch_add(1, Ordering::Relaxed);
+        }
+        anyhow::Ok(())
+    };
+    let joins = async {
+        let mut held = Vec::new();
+        for (i, topic) in random_topics(size.joined_topics).into_iter().enumerate() {
+            pace(start, until, i, size.joined_topics).await;
+            held.push(node.join_now(topic, hub)?);
+            tally.joins_unwaited.fetch_add(1, Ordering::Relaxed);
+        }
+        sleep_until(until).await;
+        anyhow::Ok(held)
+    };
+    let (a, b, held) = tokio::join!(one_key, many_keys, joins);
+    a?;
+    b?;
+    sleep_until(until).await;
+    drop((held, relay));
     node.close().await;
     Ok(())
 }

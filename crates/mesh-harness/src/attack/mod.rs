@@ -34,18 +34,23 @@ pub enum Attack {
     /// Fresh identities announcing themselves: most by signed announcements relayed over one
     /// gossip connection, some by dialing the hub with an endpoint of their own.
     FreshKeys,
+    /// One key announcing thousands of topic ids and joining hundreds of gossip topics at the
+    /// hub, and many keys each announcing a few topic ids.
+    TopicFlood,
 }
 
 impl Attack {
     /// Every attack, in suite order.
-    pub const ALL: [Attack; 1] = [
+    pub const ALL: [Attack; 2] = [
         Attack::FreshKeys,
+        Attack::TopicFlood,
     ];
 
     /// The attack's name on the command line and in files.
     pub fn name(self) -> &'static str {
         match self {
             Attack::FreshKeys => "fresh-keys",
+            Attack::TopicFlood => "topic-flood",
         }
     }
 
