@@ -25,6 +25,8 @@ const DIAL_CONCURRENCY: usize = 8;
 const TOPICS_PER_ANNOUNCEMENT: usize = 100;
 /// Topic ids each of the many keys of the topic flood announces.
 const FEW_TOPICS: usize = 3;
+/// Topics the subscribe storm picks from besides the honest one.
+const STORM_TOPICS: usize = 32;
 
 /// What an attacker did: reported beside the hub's figures.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -93,6 +95,7 @@ pub async fn run(
     match attack {
         Attack::FreshKeys => fresh_keys(size, &hub, until, &tally).await?,
         Attack::TopicFlood => topic_flood(size, &hub, until, &tally).await?,
+        Attack::SubscribeStorm => subscribe_storm(size, &hub, until, &tally).await?,
     }
     Ok(tally.report())
 }
@@ -236,6 +239,50 @@ async fn topic_flood(
     b?;
     sleep_until(until).await;
     drop((held, relay));
+    node.close().await;
+    Ok(())
+}
+
+/// Subscribe storm: `storm_keys` nodes, each joining a topic (the honest one half the time,
+/// else one of [`STORM_TOPICS`]) through the hub, staying 100 to 500 ms and leaving, again and
+/// again until the deadline.
+async fn subscribe_storm(
+    size: AttackSize,
+    hub: &Target,
+    until: Instant,
+    tally: &Arc<Tally>,
+) -> Result<()> {
+    let topics = random_topics(STORM_TOPICS);
+    let mut storms = JoinSet::new();
+    for _ in 0..size.storm_keys {
+        let (hub, tally, topics) = (hub.clone(), tally.clone(), topics.clone());
+        storms.spawn(async move { storm_one(&hub, until, &tally, &topics).await });
+    }
+    while let Some(result) = storms.join_next().await {
+        result??;
+    }
+    Ok(())
+}
+
+/// One key of the subscribe storm.
+async fn storm_one(hub: &Target, until: Instant, tally: &Tally, topics: &[[u8; 32]]) -> Result<()> {
+    let node = AttackerNode::fresh(HONEST_MAX_MESSAGE_SIZE, hub).await?;
+    tally.identities.fetch_add(1, Ordering::Relaxed);
+    while Instant::now() < until {
+        let (topic, stay) = {
+            let mut rng = rand::thread_rng();
+            let topic = if rng.gen_bool(0.5) {
+                honest_topic().id()
+            } else {
+                topics[rng.gen_range(0..topics.len())]
+            };
+            (topic, Duration::from_millis(rng.gen_range(100..500)))
+        };
+        let joined = node.join(topic, hub).await?;
+        tally.joined(joined.is_some());
+        tokio::time::sleep(stay).await;
+        drop(joined);
+    }
     node.close().await;
     Ok(())
 }

@@ -37,13 +37,16 @@ pub enum Attack {
     /// One key announcing thousands of topic ids and joining hundreds of gossip topics at the
     /// hub, and many keys each announcing a few topic ids.
     TopicFlood,
+    /// Many keys joining and leaving gossip topics at the hub as fast as the hub lets them.
+    SubscribeStorm,
 }
 
 impl Attack {
     /// Every attack, in suite order.
-    pub const ALL: [Attack; 2] = [
+    pub const ALL: [Attack; 3] = [
         Attack::FreshKeys,
         Attack::TopicFlood,
+        Attack::SubscribeStorm,
     ];
 
     /// The attack's name on the command line and in files.
@@ -51,6 +54,7 @@ impl Attack {
         match self {
             Attack::FreshKeys => "fresh-keys",
             Attack::TopicFlood => "topic-flood",
+            Attack::SubscribeStorm => "subscribe-storm",
         }
     }
 
