@@ -27,6 +27,10 @@ const TOPICS_PER_ANNOUNCEMENT: usize = 100;
 const FEW_TOPICS: usize = 3;
 /// Topics the subscribe storm picks from besides the honest one.
 const STORM_TOPICS: usize = 32;
+/// Size of a spam message.
+const SPAM_BYTES: usize = 256;
+/// Size of an oversized message: sixteen times what an honest node accepts.
+const OVERSIZED_BYTES: usize = 64 * 1024;
 
 /// What an attacker did: reported beside the hub's figures.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -96,6 +100,7 @@ pub async fn run(
         Attack::FreshKeys => fresh_keys(size, &hub, until, &tally).await?,
         Attack::TopicFlood => topic_flood(size, &hub, until, &tally).await?,
         Attack::SubscribeStorm => subscribe_storm(size, &hub, until, &tally).await?,
+        Attack::GossipSpam => gossip_spam(&hub, until, &tally).await?,
     }
     Ok(tally.report())
 }
@@ -287,3 +292,66 @@ async fn storm_one(hub: &Target, until: Instant, tally: &Tally, topics: &[[u8; 3
     Ok(())
 }
 
+/// Gossip spam on the honest topic: for the first half of the window, distinct messages as fast
+/// as the attacker's node sends them; for a quarter, messages sixteen times the honest limit from
+/// a node that allows them; for the last quarter, one message again and again.
+async fn gossip_spam(hub: &Target, until: Instant, tally: &Arc<Tally>) -> Result<()> {
+    let start = Instant::now();
+    let window = until.saturating_duration_since(start);
+    let topic = honest_topic().id();
+    let node = AttackerNode::fresh(HONEST_MAX_MESSAGE_SIZE, hub).await?;
+    let joined = node
+        .join(topic, hub)
+        .await?
+        .context("the hub did not take the spammer in")?;
+    tally.identities.fetch_add(1, Ordering::Relaxed);
+    let half = start + window / 2;
+    while Instant::now() < half {
+        let bytes = random_bytes(SPAM_BYTES);
+        let len = bytes.len();
+        if joined.send_until(bytes, half).await? {
+            tally.sent(len);
+        }
+        tokio::task::yield_now().await;
+    }
+    oversized(hub, topic, start + window * 3 / 4, tally).await?;
+    let same = random_bytes(SPAM_BYTES);
+    while Instant::now() < until {
+        if joined.send_until(same.clone(), until).await? {
+            tally.sent(same.len());
+        }
+        tokio::task::yield_now().await;
+    }
+    drop(joined);
+    node.close().await;
+    Ok(())
+}
+
+/// Oversized messages, 20 a second, until `until`, from a node whose own limit allows them.
+async fn oversized(hub: &Target, topic: [u8; 32], until: Instant, tally: &Tally) -> Result<()> {
+    let node = AttackerNode::fresh(4 * OVERSIZED_BYTES, hub).await?;
+    tally.identities.fetch_add(1, Ordering::Relaxed);
+    let joined = node.join(topic, hub).await?;
+    tally.joined(joined.is_some());
+    if let Some(joined) = &joined {
+        while Instant::now() < until {
+            if joined
+                .send_until(random_bytes(OVERSIZED_BYTES), until)
+                .await?
+            {
+                tally.sent(OVERSIZED_BYTES);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    sleep_until(until).await;
+    drop(joined);
+    node.close().await;
+    Ok(())
+}
+
+fn random_bytes(len: usize) -> Vec<u8> {
+    let mut bytes = vec![0; len];
+    rand::thread_rng().fill(&mut bytes[..]);
+    bytes
+}

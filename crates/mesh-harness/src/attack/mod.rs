@@ -39,14 +39,18 @@ pub enum Attack {
     TopicFlood,
     /// Many keys joining and leaving gossip topics at the hub as fast as the hub lets them.
     SubscribeStorm,
+    /// A gossip neighbour on the honest topic sending as fast as it can, then oversized
+    /// messages, then the same message again and again.
+    GossipSpam,
 }
 
 impl Attack {
     /// Every attack, in suite order.
-    pub const ALL: [Attack; 3] = [
+    pub const ALL: [Attack; 4] = [
         Attack::FreshKeys,
         Attack::TopicFlood,
         Attack::SubscribeStorm,
+        Attack::GossipSpam,
     ];
 
     /// The attack's name on the command line and in files.
@@ -55,14 +59,14 @@ impl Attack {
             Attack::FreshKeys => "fresh-keys",
             Attack::TopicFlood => "topic-flood",
             Attack::SubscribeStorm => "subscribe-storm",
+            Attack::GossipSpam => "gossip-spam",
         }
     }
 
     /// Whether the attack is meant to take all the hub can give (its CPU or its link), so that
     /// honest delivery during it is shown but not judged.
     pub fn saturates(self) -> bool {
-        let _ = self;
-        false
+        matches!(self, Attack::GossipSpam)
     }
 
     /// How long the attack lasts by default.
