@@ -3,10 +3,11 @@
 //! It materialises the forks from the pinned crates.io packages plus our patch series, keeps
 //! the series in sync with edits, exports the patched crates to another project, writes the
 //! index of FIXME resolutions (docs/fixme-resolutions.md), and runs the project's jobs (tests,
-//! soak, drop-in API check) once the machine has what they need. Node code never runs in this
-//! process: tests and soak binaries go through cargo, whose target runner puts them in a
-//! network namespace.
+//! soak, attack suite, drop-in API check) once the machine has what they need. Node code never
+//! runs in this process: tests and soak binaries go through cargo, whose target runner puts them
+//! in a network namespace.
 
+mod attack;
 mod docs;
 mod export;
 mod git;
@@ -44,6 +45,9 @@ enum Cmd {
     Test(jobs::TestArgs),
     /// The main job: churn soak against upstream and our forks, side by side (see README).
     Soak(soak::SoakArgs),
+    /// The attack suite: floods and abuse against a hub, fork against upstream (see
+    /// docs/attacks.md).
+    Attack(attack::AttackArgs),
     /// The mixed-mesh lab: fork and upstream nodes, one process per host (see docs/lab.md).
     Lab(lab::LabArgs),
     /// The protocol simulation: fork and upstream state machines, mixed, at scale (see
@@ -152,6 +156,10 @@ fn main() -> Result<()> {
         Cmd::Soak(args) => {
             needs::ensure("cargo xtask soak", &needs::for_soak())?;
             soak::soak(&forks(manifest)?, &args)
+        }
+        Cmd::Attack(args) => {
+            needs::ensure("cargo xtask attack", &needs::for_soak())?;
+            attack::attack(&forks(manifest)?, &args)
         }
         Cmd::Lab(args) => {
             needs::ensure("cargo xtask lab", &needs::for_lab())?;
