@@ -1,7 +1,8 @@
 //! The lab's chart: two panels of bars, one group per fault and one bar per mesh, each the
 //! median over the cell's runs as the verdicts judge it. Top: the gossip delivered among the
-//! nodes whose overlay joined. Bottom: the most any upstream node sent, relative to what the same
-//! node sent in the all-upstream mesh of the same fault, with the 1.2x limit drawn across.
+//! nodes whose overlay joined. Bottom: the bytes the upstream nodes sent together, relative to
+//! what the same nodes sent in the all-upstream mesh of the same fault, with the 1.2x limit drawn
+//! across.
 
 use std::path::Path;
 
@@ -43,7 +44,7 @@ pub fn write_chart(path: &Path, outcomes: &[CellOutcome]) -> Result<()> {
     let limit = Some(BURDEN_LIMIT);
     draw_panel(
         &bottom,
-        "most an upstream node sent, against all upstream (x, medians of runs)",
+        "bytes the upstream nodes sent, against the same nodes among upstream (x, medians of runs)",
         0.0..2.5,
         limit,
         &cells,

@@ -199,6 +199,11 @@ async fn main() -> Result<()> {
     let table = report::table(&outcomes);
     let failures = verdict::failures(&outcomes);
     let mut text = format!("{table}\nimpairments: {}\n", impairments.join("; "));
+    for line in verdict::node_burden_lines(&outcomes) {
+        text.push_str(&format!(
+            "each upstream node's bytes against all upstream (medians, not judged): {line}\n"
+        ));
+    }
     for line in verdict::unjudged(&outcomes) {
         text.push_str(&format!("not judged: {line}\n"));
     }
