@@ -108,6 +108,10 @@ pub struct NodeOptions {
     /// Direct neighbours below which a joined overlay takes announced peers (fork only:
     /// `TopicConfig::min_topic_neighbours`); `None` keeps the fork's default.
     pub min_topic_neighbours: Option<usize>,
+    /// The address book's peer bound of a long-lived node (fork only:
+    /// `AddressBookConfig::max_peers`); `None` keeps the fork's default. The attack suite's
+    /// test sets a small one, so that its flood reaches it.
+    pub max_peers: Option<usize>,
 }
 
 impl Default for NodeOptions {
@@ -123,6 +127,7 @@ impl Default for NodeOptions {
             resync: None,
             catch_up: true,
             min_topic_neighbours: None,
+            max_peers: None,
         }
     }
 }
@@ -155,7 +160,7 @@ pub async fn build_node_with(spec: NodeSpec, options: NodeOptions) -> Result<Net
         builder = builder.bootstrap();
     }
     if let Some(peer_ttl) = spec.long_lived {
-        builder = compat::long_lived_builder(builder, peer_ttl);
+        builder = compat::long_lived_builder(builder, peer_ttl, options.max_peers);
     }
     if options.catch_up {
         builder = compat::with_catch_up(builder);

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use mesh_metrics::Sources;
 use p2panda_core::{Header, PrivateKey, PublicKey};
 use p2panda_net::{FromNetwork, Network, NodeAddress, ToNetwork};
 use tokio::sync::{mpsc, oneshot};
@@ -17,7 +18,8 @@ use tokio::time::Instant;
 use super::measure::Phase;
 use super::target::honest_topic;
 use crate::compat;
-use crate::node::{address_of, build_node, NodeSpec, SharedTopicMap};
+use crate::node::{address_of, build_node, build_node_with, NodeOptions, NodeSpec, SharedTopicMap};
+use crate::probe::Reading;
 use crate::scenario::PeerTtl;
 use crate::store::{append_operations, ingest, HarnessStore};
 use crate::topic::MeshTopic;
@@ -72,18 +74,23 @@ pub struct HonestMesh {
 }
 
 impl HonestMesh {
-    /// Starts the hub (with `peer_ttl`) and `peers` honest peers joined through it.
-    pub async fn start(peer_ttl: PeerTtl, peers: usize) -> Result<Self> {
+    /// Starts the hub (with `peer_ttl` and, on the fork, the peer bound `max_peers`) and `peers`
+    /// honest peers joined through it.
+    pub async fn start(peer_ttl: PeerTtl, max_peers: Option<usize>, peers: usize) -> Result<Self> {
         let topic_map = SharedTopicMap::default();
         let hub_store = compat::long_lived_store();
-        let hub = build_node(NodeSpec {
+        let spec = NodeSpec {
             private_key: None,
             bootstrap: true,
             store: hub_store.clone(),
             topic_map: topic_map.clone(),
             long_lived: Some(peer_ttl),
-        })
-        .await?;
+        };
+        let options = NodeOptions {
+            max_peers,
+            ..NodeOptions::default()
+        };
+        let hub = build_node_with(spec, options).await?;
         let hub_address = address_of(&hub).await?;
         let mut mesh = Self {
             hub,
@@ -212,6 +219,16 @@ impl HonestMesh {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         false
+    }
+
+    /// Each honest peer's structures now, as the collector reads them (an empty list for a peer
+    /// that did not answer): they live in the hub's process and learn what the hub relays.
+    pub async fn peer_readings(&self) -> Vec<Vec<Reading>> {
+        let mut out = Vec::new();
+        for peer in &self.peers {
+            out.push(Sources::new(peer).structures().await.unwrap_or_default());
+        }
+        out
     }
 
     /// Whether the hub answers a call of its engine within 5 s.

@@ -17,6 +17,7 @@ use super::measure::{self, AttackSample, Phase};
 use super::target::Target;
 use super::{Attack, AttackSize};
 use crate::compat;
+use crate::probe::Reading;
 use crate::scenario::PeerTtl;
 use crate::settle::{SETTLE_TOLERANCE_BYTES, SETTLE_WINDOW};
 
@@ -54,6 +55,8 @@ pub struct RunConfig {
     pub settle_max: Duration,
     /// The hub's peer TTL (fork only).
     pub peer_ttl: PeerTtl,
+    /// The hub's address-book peer bound (fork only); `None`: the fork's default (10,000).
+    pub max_peers: Option<usize>,
     /// Honest long-lived peers besides the hub.
     pub honest_peers: usize,
     /// Where the attacker runs.
@@ -61,7 +64,7 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// The suite's settings for `attack`, the attacker in a child process running `exe`.
+    /// The suite's settings for `attack`, the attacker where `launcher` says.
     pub fn new(attack: Attack, launcher: Launcher) -> Self {
         Self {
             attack,
@@ -69,8 +72,9 @@ impl RunConfig {
             duration: attack.default_duration(),
             before: Duration::from_secs(10),
             settle: Duration::from_secs(40),
-            settle_max: Duration::from_secs(90),
+            settle_max: Duration::from_secs(120),
             peer_ttl: PeerTtl::Short,
+            max_peers: None,
             honest_peers: 3,
             launcher,
         }
@@ -96,6 +100,8 @@ pub struct RunRecord {
     pub panics: u64,
     /// Whether the hub answered at the end.
     pub hub_answers: bool,
+    /// Each honest peer's structures at the end.
+    pub peers_end: Vec<Vec<Reading>>,
 }
 
 /// Runs one attack; `on_sample` sees every sample as it is taken.
@@ -105,8 +111,13 @@ pub async fn run_attack(
 ) -> Result<RunRecord> {
     measure::count_panics();
     let panics_before = measure::panics();
-    let mesh = HonestMesh::start(config.peer_ttl, config.honest_peers).await?;
-    let sources = compat::hub_sources(&mesh.hub, &mesh.hub_store, config.peer_ttl);
+    let mesh = HonestMesh::start(config.peer_ttl, config.max_peers, config.honest_peers).await?;
+    let sources = compat::hub_sources_bounded(
+        &mesh.hub,
+        &mesh.hub_store,
+        config.peer_ttl,
+        config.max_peers,
+    );
     let mut run = Sampling::new(sources, on_sample);
     run.sample_while(Phase::Warmup, tokio::time::sleep(WARMUP))
         .await;
@@ -136,6 +147,7 @@ pub async fn run_attack(
     tokio::time::sleep(DELIVERY_GRACE).await;
     let delivery = [Phase::Before, Phase::During, Phase::After].map(|p| mesh.delivery(p));
     let hub_answers = mesh.hub_answers().await;
+    let peers_end = mesh.peer_readings().await;
     let panics = measure::panics() - panics_before;
     mesh.shutdown().await;
     let (tally, attacker_error) = match attacker {
@@ -151,6 +163,7 @@ pub async fn run_attack(
         attacker_error,
         panics,
         hub_answers,
+        peers_end,
     })
 }
 

@@ -52,6 +52,9 @@ pub struct Row {
     pub structures: String,
     /// Structures whose peak went above their bound.
     pub over_bound: String,
+    /// The honest peers' address books and sync sessions at the end, peer by peer (they run in
+    /// the hub's process, learn what the hub relays, and count in its heap).
+    pub peers_end: String,
     /// Honest delivery of messages published before, during and after the attack.
     pub delivery_before: f64,
     /// See `delivery_before`.
@@ -114,6 +117,7 @@ pub fn row(record: &RunRecord, build: &str) -> Row {
             .map(Peak::describe)
             .collect::<Vec<_>>()
             .join("; "),
+        peers_end: peers_end(&record.peers_end),
         over_bound: structures
             .iter()
             .filter(|p| p.over())
@@ -202,6 +206,26 @@ fn bounded_peaks<'a>(samples: impl Iterator<Item = &'a AttackSample>) -> Vec<Pea
 
 fn shown(reading: &Reading) -> bool {
     reading.bound.is_some() || reading.name == "p2panda_net.address_book.peers"
+}
+
+/// `book a+b+c, sync sessions a+b+c` of the honest peers at the end.
+fn peers_end(peers: &[Vec<Reading>]) -> String {
+    let values = |name: &str| {
+        let each: Vec<String> = peers
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .find(|r| r.name == name)
+                    .map_or("-".to_owned(), |r| r.value.to_string())
+            })
+            .collect();
+        each.join("+")
+    };
+    format!(
+        "book {}, sync sessions {}",
+        values("p2panda_net.address_book.peers"),
+        values("p2panda_net.sync.sessions")
+    )
 }
 
 fn probes_synced(probes: &[ProbeResult]) -> String {

@@ -76,13 +76,13 @@ pub fn read_rows(path: &Path) -> Result<Vec<Row>> {
 /// The markdown table: one row per attack and build, in the order given.
 pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| attack | build | heap before → peak → after (MiB, margin) | RSS peak, after (MiB) | bounded structures: peak/bound (end) | honest delivery before / during / after | probes synced before during after; slowest join (s) | CPU (s) | panics | unanswered during/after | attacker did | verdict |\n\
-         | --- | --- | --- | --- | --- | --- | --- | ---: | ---: | --- | --- | --- |\n",
+        "| attack | build | heap before → peak → after (MiB, margin) | RSS peak, after (MiB) | bounded structures: peak/bound (end) | honest peers at the end | honest delivery before / during / after | probes synced before during after; slowest join (s) | CPU (s) | panics | unanswered during/after | attacker did | verdict |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | ---: | ---: | --- | --- | --- |\n",
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} → {:.1} → {:.1} (±{:.1}) | {:.0}, {:.0} | {} | {} / {} / {} | {}; {} | {:.1} | {} | {} | {} | {} |",
+            "| {} | {} | {:.1} → {:.1} → {:.1} (±{:.1}) | {:.0}, {:.0} | {} | {} | {} / {} / {} | {}; {} | {:.1} | {} | {} | {} | {} |",
             r.attack,
             r.build,
             r.heap_before_mib,
@@ -92,6 +92,7 @@ pub fn markdown(rows: &[Row]) -> String {
             r.rss_peak_mib,
             r.rss_after_mib,
             if r.structures.is_empty() { "-" } else { &r.structures },
+            r.peers_end,
             pct(r.delivery_before),
             pct(r.delivery_during),
             pct(r.delivery_after),

@@ -58,10 +58,16 @@ pub fn long_lived_store() -> HarnessStore {
 }
 
 /// The address book of a long-lived node (fork only): the fork's defaults, with
-/// [`LONG_LIVED_PEER_TTL`] unless the default TTL is asked for.
+/// [`LONG_LIVED_PEER_TTL`] unless the default TTL is asked for, and `max_peers` if given.
 #[cfg(feature = "patched")]
-fn long_lived_address_book(peer_ttl: PeerTtl) -> p2panda_net::AddressBookConfig {
-    let config = p2panda_net::AddressBookConfig::default();
+fn long_lived_address_book(
+    peer_ttl: PeerTtl,
+    max_peers: Option<usize>,
+) -> p2panda_net::AddressBookConfig {
+    let mut config = p2panda_net::AddressBookConfig::default();
+    if let Some(max) = max_peers {
+        config = config.max_peers(max);
+    }
     match peer_ttl {
         PeerTtl::Short => config.peer_ttl(LONG_LIVED_PEER_TTL),
         PeerTtl::Default => config,
@@ -70,18 +76,20 @@ fn long_lived_address_book(peer_ttl: PeerTtl) -> p2panda_net::AddressBookConfig 
 }
 
 /// Builder settings of a long-lived node (hub and witnesses): on our fork, an address book
-/// with the given peer TTL; upstream has no setting to give.
+/// with the given peer TTL and peer bound (`None`: the fork's default); upstream has no setting
+/// to give.
 pub fn long_lived_builder(
     builder: NetworkBuilder<MeshTopic>,
     peer_ttl: PeerTtl,
+    max_peers: Option<usize>,
 ) -> NetworkBuilder<MeshTopic> {
     #[cfg(feature = "patched")]
     {
-        builder.address_book(long_lived_address_book(peer_ttl))
+        builder.address_book(long_lived_address_book(peer_ttl, max_peers))
     }
     #[cfg(not(feature = "patched"))]
     {
-        let _ = peer_ttl;
+        let _ = (peer_ttl, max_peers);
         builder
     }
 }
@@ -122,14 +130,25 @@ pub fn with_min_topic_neighbours(
 /// streams, gossip buffers, the gossip actor's peers and connection tasks, QUIC's pending
 /// incoming attempts, the store); only the number of known peers on upstream.
 pub fn hub_sources(node: &Network<MeshTopic>, store: &HarnessStore, peer_ttl: PeerTtl) -> Sources {
+    hub_sources_bounded(node, store, peer_ttl, None)
+}
+
+/// [`hub_sources`] of a hub built with the peer bound `max_peers` (see
+/// [`crate::node::NodeOptions::max_peers`]).
+pub fn hub_sources_bounded(
+    node: &Network<MeshTopic>,
+    store: &HarnessStore,
+    peer_ttl: PeerTtl,
+    max_peers: Option<usize>,
+) -> Sources {
     let sources = Sources::new(node).store(store);
     #[cfg(feature = "patched")]
     {
-        sources.address_book(&long_lived_address_book(peer_ttl))
+        sources.address_book(&long_lived_address_book(peer_ttl, max_peers))
     }
     #[cfg(not(feature = "patched"))]
     {
-        let _ = peer_ttl;
+        let _ = (peer_ttl, max_peers);
         sources
     }
 }

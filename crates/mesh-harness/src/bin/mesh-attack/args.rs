@@ -19,12 +19,18 @@ pub struct Args {
     #[arg(long)]
     pub duration: Option<u64>,
     /// Least seconds sampled after an attack, before the heap is judged (then until it stops
-    /// falling, at most 50 s more).
+    /// falling, at most 80 s more: gossip keeps message ids for 90 s).
     #[arg(long, default_value_t = 40)]
     pub settle: u64,
     /// The hub's peer TTL (fork only): 10 s, the fork's default (30 min), or 2 h.
     #[arg(long, value_enum, default_value_t = PeerTtl::Short)]
     pub peer_ttl: PeerTtl,
+    /// The hub's address-book peer bound (fork only; default: the fork's, 10,000).
+    #[arg(long)]
+    pub max_peers: Option<usize>,
+    /// Honest long-lived peers besides the hub.
+    #[arg(long, default_value_t = 3)]
+    pub honest_peers: usize,
     /// Run the attacker in this process instead of a child process (its heap and CPU then
     /// count with the hub's).
     #[arg(long)]

@@ -125,6 +125,10 @@ async fn in_own_process(args: &Args, label: &str, attack: Attack, exe: &Path) ->
     if let Some(secs) = args.duration {
         cmd.args(["--duration", &secs.to_string()]);
     }
+    cmd.args(["--honest-peers", &args.honest_peers.to_string()]);
+    if let Some(max) = args.max_peers {
+        cmd.args(["--max-peers", &max.to_string()]);
+    }
     if args.in_process {
         cmd.arg("--in-process");
     }
@@ -151,8 +155,10 @@ fn config(args: &Args, attack: Attack, launcher: Launcher) -> RunConfig {
         config.duration = Duration::from_secs(secs);
     }
     config.settle = Duration::from_secs(args.settle);
-    config.settle_max = config.settle + Duration::from_secs(50);
+    config.settle_max = config.settle + Duration::from_secs(80);
     config.peer_ttl = args.peer_ttl;
+    config.max_peers = args.max_peers;
+    config.honest_peers = args.honest_peers;
     config
 }
 

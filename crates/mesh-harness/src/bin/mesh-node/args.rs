@@ -81,6 +81,7 @@ impl Args {
             resync,
             catch_up: self.catch_up,
             min_topic_neighbours: self.min_topic_neighbours,
+            max_peers: None,
         }
     }
 }
