@@ -87,8 +87,8 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
 }
 
 /// `cargo xtask test` (after `needs::for_test` is satisfied): apply and check the series and
-/// the index, lint, build outside the namespace, run every test inside it and the tests that
-/// need a real interface in a lab host, then the drop-in API check.
+/// the index, lint, build outside the namespace, run every test inside it, the tests that need a
+/// real interface in a lab host and the lab's short matrix, then the drop-in API check.
 pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     let root = repo_root();
     for fork in forks {
@@ -101,6 +101,7 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     check_upstream_side(&root)?;
     nextest(&root, args)?;
     lab_host_tests(&root)?;
+    crate::lab::short_matrix()?;
     if !args.no_semver {
         semver(forks, None)?;
     }

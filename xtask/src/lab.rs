@@ -71,6 +71,28 @@ fn build(root: &Path, debug: bool) -> Result<Binaries> {
     })
 }
 
+/// What `cargo xtask test` runs of the lab: the reference and the fork hub among upstream peers
+/// across a partition (whose steady rounds before and after are the no-fault cell's), each 3
+/// times so that the verdicts judge medians, on debug builds: about 4 minutes.
+const SHORT_MATRIX: [&str; 8] = [
+    "--matrix",
+    "short",
+    "--fault",
+    "partition",
+    "--repeat",
+    "3",
+    "--out",
+    "target/lab-short",
+];
+
+/// Runs [`SHORT_MATRIX`], as `cargo xtask lab --debug -- <it>` would.
+pub fn short_matrix() -> Result<()> {
+    run(&LabArgs {
+        debug: true,
+        lab: SHORT_MATRIX.iter().map(ToString::to_string).collect(),
+    })
+}
+
 /// Builds and runs the lab: `mesh-lab` with the arguments given, inside `scripts/lab-run`.
 pub fn run(args: &LabArgs) -> Result<()> {
     let root = repo_root();
