@@ -196,7 +196,11 @@ async fn main() -> Result<()> {
         outcomes.push(outcome);
     }
     std::fs::create_dir_all(&args.out)?;
-    let table = report::table(&outcomes);
+    let table = format!(
+        "{}\n{}",
+        report::summary(&outcomes),
+        report::table(&outcomes)
+    );
     let failures = verdict::failures(&outcomes);
     let mut text = format!("{table}\nimpairments: {}\n", impairments.join("; "));
     for line in verdict::node_burden_lines(&outcomes) {

@@ -1,5 +1,5 @@
-//! The matrix's table and its CSV, one row per run of a cell (the verdicts are in
-//! [`crate::verdict`]).
+//! The matrix's tables, a summary per cell and a row per run of a cell, and its CSV (the
+//! verdicts are in [`crate::verdict`]).
 
 use std::fmt::Write;
 use std::path::Path;
@@ -7,6 +7,63 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::outcome::{ratio, CellOutcome};
+use crate::verdict;
+
+/// One row per cell, over its runs: what the verdicts judge.
+pub fn summary(outcomes: &[CellOutcome]) -> String {
+    let mut out = String::from(
+        "| fault | mesh | runs | delivered among joined (median) | runs with a node never joined | upstream nodes' bytes against all upstream (median) | fault result |\n\
+         | --- | --- | ---: | ---: | ---: | ---: | --- |\n",
+    );
+    for cell in verdict::cells(outcomes) {
+        let runs: Vec<&CellOutcome> = outcomes.iter().filter(|o| o.cell == cell).collect();
+        let islanded = runs.iter().filter(|o| !o.islanded().is_empty()).count();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {islanded} | {} | {} |",
+            cell.fault,
+            cell.mesh,
+            runs.len(),
+            verdict::median_delivery(outcomes, cell)
+                .map_or("-".to_owned(), |d| format!("{:.1}%", 100.0 * d)),
+            verdict::upstream_burden(outcomes, cell).map_or("-".to_owned(), |r| format!("{r:.2}x")),
+            fault_summary(&runs),
+        );
+    }
+    out
+}
+
+/// How many runs met the fault's limit, and the restarted hub's rejoin times.
+fn fault_summary(runs: &[&CellOutcome]) -> String {
+    let n = runs.len();
+    let healed = runs
+        .iter()
+        .filter_map(|o| o.fault.healed_within_limit)
+        .collect::<Vec<_>>();
+    let rejoins = runs
+        .iter()
+        .filter_map(|o| o.fault.rejoin_s)
+        .collect::<Vec<_>>();
+    if !healed.is_empty() {
+        let ok = healed.iter().filter(|&&h| h).count();
+        format!("healed within 10 s in {ok}/{n} runs")
+    } else if !rejoins.is_empty() {
+        let times: Vec<String> = rejoins
+            .iter()
+            .flatten()
+            .map(|s| format!("{s:.1} s"))
+            .collect();
+        match times.len() {
+            0 => format!("hub rejoined within 30 s in 0/{n} runs"),
+            k => format!(
+                "hub rejoined within 30 s in {k}/{n} runs ({})",
+                times.join(", ")
+            ),
+        }
+    } else {
+        "-".to_owned()
+    }
+}
 
 /// The matrix as a Markdown table, one row per cell.
 pub fn table(outcomes: &[CellOutcome]) -> String {
@@ -111,4 +168,67 @@ pub fn write_csv(path: &Path, outcomes: &[CellOutcome]) -> Result<()> {
     }
     csv.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::FaultOutcome;
+    use crate::matrix::{Cell, Fault, Mesh};
+    use crate::outcome::NodeOutcome;
+
+    fn crashed(mesh: Mesh, run: usize, rejoin_s: Option<f64>, delivered: usize) -> CellOutcome {
+        let node = |index: usize| NodeOutcome {
+            index,
+            role: if index == 0 { "hub" } else { "peer" },
+            build: mesh.build_of(index),
+            sent_bytes: 100,
+            sent_packets: 1,
+            rss_bytes: None,
+            synced_ops: 0,
+            joined: rejoin_s.is_some() || index != 0,
+        };
+        CellOutcome {
+            cell: Cell {
+                mesh,
+                fault: Fault::HubCrash,
+            },
+            run,
+            nodes: vec![node(0), node(1)],
+            delivered: (delivered, 10),
+            delivered_among_joined: (delivered, 10),
+            delivered_to_upstream: (delivered, 10),
+            join_ms: vec![],
+            latency_ms: vec![],
+            fault: FaultOutcome {
+                rejoin_s: Some(rejoin_s),
+                ..FaultOutcome::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_summary_has_a_row_per_cell_with_its_medians_and_limits() {
+        let outcomes = [
+            crashed(Mesh::AllUpstream, 1, None, 6),
+            crashed(Mesh::ForkHub, 1, Some(3.2), 10),
+            crashed(Mesh::AllUpstream, 2, None, 8),
+            crashed(Mesh::ForkHub, 2, Some(3.9), 9),
+        ];
+        let text = summary(&outcomes);
+        let rows: Vec<&str> = text.lines().skip(2).collect();
+        assert_eq!(rows.len(), 2, "{text}");
+        assert!(
+            rows[0].contains(
+                "| all upstream | 2 | 70.0% | 2 | - | hub rejoined within 30 s in 0/2 runs |"
+            ),
+            "{text}"
+        );
+        assert!(
+            rows[1].contains(
+                "| 2 | 95.0% | 0 | - | hub rejoined within 30 s in 2/2 runs (3.2 s, 3.9 s) |"
+            ),
+            "{text}"
+        );
+    }
 }
