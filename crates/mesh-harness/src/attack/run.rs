@@ -102,6 +102,8 @@ pub struct RunRecord {
     pub hub_answers: bool,
     /// Each honest peer's structures at the end.
     pub peers_end: Vec<Vec<Reading>>,
+    /// Honest peers whose overlay came up at the start, and honest peers.
+    pub honest_joined: (usize, usize),
 }
 
 /// Runs one attack; `on_sample` sees every sample as it is taken.
@@ -148,6 +150,7 @@ pub async fn run_attack(
     let delivery = [Phase::Before, Phase::During, Phase::After].map(|p| mesh.delivery(p));
     let hub_answers = mesh.hub_answers().await;
     let peers_end = mesh.peer_readings().await;
+    let honest_joined = mesh.joined();
     let panics = measure::panics() - panics_before;
     mesh.shutdown().await;
     let (tally, attacker_error) = match attacker {
@@ -164,6 +167,7 @@ pub async fn run_attack(
         panics,
         hub_answers,
         peers_end,
+        honest_joined,
     })
 }
 

@@ -52,8 +52,9 @@ pub struct Row {
     pub structures: String,
     /// Structures whose peak went above their bound.
     pub over_bound: String,
-    /// The honest peers' address books and sync sessions at the end, peer by peer (they run in
-    /// the hub's process, learn what the hub relays, and count in its heap).
+    /// How many honest peers joined at the start, and their address books and sync sessions at
+    /// the end, peer by peer (they run in the hub's process, learn what the hub relays, and
+    /// count in its heap).
     pub peers_end: String,
     /// Honest delivery of messages published before, during and after the attack.
     pub delivery_before: f64,
@@ -78,6 +79,34 @@ pub struct Row {
 }
 
 impl Row {
+    /// The row of a run of `attack` on `build` that did not complete, for `reason`: every figure
+    /// empty, the verdict says why.
+    pub fn failed(attack: &str, build: &str, reason: &str) -> Self {
+        Self {
+            attack: attack.to_owned(),
+            build: build.to_owned(),
+            heap_before_mib: 0.0,
+            heap_peak_mib: 0.0,
+            heap_after_mib: 0.0,
+            heap_margin_mib: 0.0,
+            rss_peak_mib: 0.0,
+            rss_after_mib: 0.0,
+            structures: String::new(),
+            over_bound: String::new(),
+            peers_end: String::new(),
+            delivery_before: 0.0,
+            delivery_during: 0.0,
+            delivery_after: 0.0,
+            probes_synced: String::new(),
+            join_max_s: String::new(),
+            cpu_s: 0.0,
+            panics: 0,
+            unanswered: String::new(),
+            attacker: String::new(),
+            verdict: format!("RUN FAILED: {reason}"),
+        }
+    }
+
     /// Whether the run passed.
     pub fn passed(&self) -> bool {
         self.verdict == "ok"
@@ -117,7 +146,12 @@ pub fn row(record: &RunRecord, build: &str) -> Row {
             .map(Peak::describe)
             .collect::<Vec<_>>()
             .join("; "),
-        peers_end: peers_end(&record.peers_end),
+        peers_end: format!(
+            "{}/{} joined at the start; {}",
+            record.honest_joined.0,
+            record.honest_joined.1,
+            peers_end(&record.peers_end)
+        ),
         over_bound: structures
             .iter()
             .filter(|p| p.over())

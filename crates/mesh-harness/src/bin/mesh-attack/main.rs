@@ -77,7 +77,12 @@ async fn suite(args: &Args) -> Result<bool> {
     } else {
         let mut rows = Vec::new();
         for attack in attacks {
-            rows.push(in_own_process(args, &label, attack, &exe).await?);
+            // A run that fails (a node that does not start, a crash) is a row of its own: the
+            // table says so and the suite goes on.
+            let row = in_own_process(args, &label, attack, &exe)
+                .await
+                .unwrap_or_else(|err| Row::failed(attack.name(), &label, &format!("{err:#}")));
+            rows.push(row);
         }
         rows
     };
@@ -132,6 +137,7 @@ async fn in_own_process(args: &Args, label: &str, attack: Attack, exe: &Path) ->
     if args.in_process {
         cmd.arg("--in-process");
     }
+    let _ = std::fs::remove_file(row_file(args, label, attack));
     let status = cmd.status().await.context("running an attack")?;
     if !status.success() {
         bail!("the {} run exited with {status}", attack.name());
