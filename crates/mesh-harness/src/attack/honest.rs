@@ -76,8 +76,14 @@ pub struct HonestMesh {
 
 impl HonestMesh {
     /// Starts the hub (with `peer_ttl` and, on the fork, the peer bound `max_peers`) and `peers`
-    /// honest peers joined through it.
-    pub async fn start(peer_ttl: PeerTtl, max_peers: Option<usize>, peers: usize) -> Result<Self> {
+    /// honest peers joined through it, every node with iroh-gossip's catch-up if `catch_up`
+    /// (fork only).
+    pub async fn start(
+        peer_ttl: PeerTtl,
+        max_peers: Option<usize>,
+        peers: usize,
+        catch_up: bool,
+    ) -> Result<Self> {
         let topic_map = SharedTopicMap::default();
         let hub_store = compat::long_lived_store();
         let spec = NodeSpec {
@@ -89,6 +95,7 @@ impl HonestMesh {
         };
         let options = NodeOptions {
             max_peers,
+            catch_up,
             ..NodeOptions::default()
         };
         let hub = build_node_with(spec, options).await?;
@@ -109,7 +116,7 @@ impl HonestMesh {
         mesh.subscribe(&hub, 0).await?;
         let mut ready = Vec::new();
         for index in 1..=peers {
-            ready.push(mesh.start_peer(index as u8).await?);
+            ready.push(mesh.start_peer(index as u8, catch_up).await?);
         }
         // A peer whose overlay does not come up (upstream p2panda-net tries a join once) stays
         // in the run and is counted: what it misses counts against delivery.
@@ -133,15 +140,19 @@ impl HonestMesh {
     }
 
     /// Starts honest peer `index`, publishing; the receiver tells when its overlay is up.
-    async fn start_peer(&mut self, index: u8) -> Result<oneshot::Receiver<()>> {
-        let node = build_node(NodeSpec {
+    async fn start_peer(&mut self, index: u8, catch_up: bool) -> Result<oneshot::Receiver<()>> {
+        let spec = NodeSpec {
             private_key: None,
             bootstrap: false,
             store: HarnessStore::new(),
             topic_map: self.topic_map.clone(),
             long_lived: Some(PeerTtl::Short),
-        })
-        .await?;
+        };
+        let options = NodeOptions {
+            catch_up,
+            ..NodeOptions::default()
+        };
+        let node = build_node_with(spec, options).await?;
         node.add_peer(self.hub_address.clone()).await?;
         let (sender, ready) = self.subscribe(&node, index).await?;
         let (phase, ledger) = (self.phase.clone(), self.ledger.clone());

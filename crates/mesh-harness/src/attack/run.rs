@@ -59,6 +59,9 @@ pub struct RunConfig {
     pub max_peers: Option<usize>,
     /// Honest long-lived peers besides the hub.
     pub honest_peers: usize,
+    /// Whether the hub and honest peers run iroh-gossip's catch-up (fork only; on, as in the
+    /// soak).
+    pub catch_up: bool,
     /// Where the attacker runs.
     pub launcher: Launcher,
 }
@@ -76,6 +79,7 @@ impl RunConfig {
             peer_ttl: PeerTtl::Short,
             max_peers: None,
             honest_peers: 3,
+            catch_up: true,
             launcher,
         }
     }
@@ -113,7 +117,13 @@ pub async fn run_attack(
 ) -> Result<RunRecord> {
     measure::count_panics();
     let panics_before = measure::panics();
-    let mesh = HonestMesh::start(config.peer_ttl, config.max_peers, config.honest_peers).await?;
+    let mesh = HonestMesh::start(
+        config.peer_ttl,
+        config.max_peers,
+        config.honest_peers,
+        config.catch_up,
+    )
+    .await?;
     let sources = compat::hub_sources_bounded(
         &mesh.hub,
         &mesh.hub_store,

@@ -31,6 +31,10 @@ pub struct Args {
     /// Honest long-lived peers besides the hub.
     #[arg(long, default_value_t = 3)]
     pub honest_peers: usize,
+    /// Run the hub and honest peers without iroh-gossip's catch-up (fork only; on by default,
+    /// as in the soak).
+    #[arg(long)]
+    pub no_catch_up: bool,
     /// Run the attacker in this process instead of a child process (its heap and CPU then
     /// count with the hub's).
     #[arg(long)]

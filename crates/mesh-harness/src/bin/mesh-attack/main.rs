@@ -137,6 +137,9 @@ async fn in_own_process(args: &Args, label: &str, attack: Attack, exe: &Path) ->
     if args.in_process {
         cmd.arg("--in-process");
     }
+    if args.no_catch_up {
+        cmd.arg("--no-catch-up");
+    }
     let _ = std::fs::remove_file(row_file(args, label, attack));
     let status = cmd.status().await.context("running an attack")?;
     if !status.success() {
@@ -165,6 +168,7 @@ fn config(args: &Args, attack: Attack, launcher: Launcher) -> RunConfig {
     config.peer_ttl = args.peer_ttl;
     config.max_peers = args.max_peers;
     config.honest_peers = args.honest_peers;
+    config.catch_up = !args.no_catch_up;
     config
 }
 
