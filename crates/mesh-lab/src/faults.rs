@@ -89,14 +89,22 @@ pub async fn hub_crash(run: &mut CellRun<'_>) -> Result<FaultOutcome> {
     })
 }
 
-/// Whether the hub has received a message from every peer since `since`.
+/// Whether the hub has received a message since `since` from every peer whose overlay joined.
+/// A peer that never joined (upstream's single join attempt, docs/lab.md) reaches nobody, the
+/// hub included; the verdicts set it apart as they do for delivery.
 fn heard_from_every_peer(run: &CellRun<'_>, since: Instant) -> bool {
-    let peers = 1..run.members.len();
-    peers.into_iter().all(|peer| {
-        run.ledger
-            .of(Phase::Rejoin)
-            .any(|m| m.from == peer && m.received.get(&0).is_some_and(|at| *at >= since))
-    })
+    let joined: Vec<usize> = (1..run.members.len())
+        .filter(|&peer| {
+            let history = &run.members[peer].process.history;
+            history.iter().any(|e| e.name() == "joined")
+        })
+        .collect();
+    !joined.is_empty()
+        && joined.iter().all(|&peer| {
+            run.ledger
+                .of(Phase::Rejoin)
+                .any(|m| m.from == peer && m.received.get(&0).is_some_and(|at| *at >= since))
+        })
 }
 
 /// Waves of short-lived peers with fresh keys, each publishing once and lingering, then half
