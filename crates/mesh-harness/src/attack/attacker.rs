@@ -95,6 +95,11 @@ impl AttackerNode {
         })
     }
 
+    /// The node's endpoint, for attacks that speak another protocol than gossip.
+    pub fn endpoint(&self) -> &Endpoint {
+        self.router.endpoint()
+    }
+
     /// Closes the node's connections and its endpoint.
     pub async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.router.shutdown()).await;

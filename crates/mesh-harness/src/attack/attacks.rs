@@ -27,6 +27,8 @@ const TOPICS_PER_ANNOUNCEMENT: usize = 100;
 const FEW_TOPICS: usize = 3;
 /// Topics the subscribe storm picks from besides the honest one.
 const STORM_TOPICS: usize = 32;
+/// p2panda-net's sync protocol (`sync::SYNC_CONNECTION_ALPN`, private to the crate).
+const SYNC_ALPN: &[u8] = b"/p2panda-net-sync/0";
 /// Size of a spam message.
 const SPAM_BYTES: usize = 256;
 /// Size of an oversized message: sixteen times what an honest node accepts.
@@ -101,6 +103,7 @@ pub async fn run(
         Attack::TopicFlood => topic_flood(size, &hub, until, &tally).await?,
         Attack::SubscribeStorm => subscribe_storm(size, &hub, until, &tally).await?,
         Attack::GossipSpam => gossip_spam(&hub, until, &tally).await?,
+        Attack::SyncStall => sync_stall(size, &hub, until, &tally).await?,
     }
     Ok(tally.report())
 }
@@ -354,4 +357,57 @@ fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0; len];
     rand::thread_rng().fill(&mut bytes[..]);
     bytes
+}
+
+/// Sync stall: `stall_connections` fresh identities each open a sync connection to the hub and
+/// `stalled_sessions / stall_connections` streams on it, send one byte on each (a CBOR map
+/// header, so the hub's decoder waits for the rest) and hold them until the deadline. Counted as
+/// one message of one byte per stream.
+async fn sync_stall(
+    size: AttackSize,
+    hub: &Target,
+    until: Instant,
+    tally: &Arc<Tally>,
+) -> Result<()> {
+    let per = size.stalled_sessions.div_ceil(size.stall_connections);
+    let start = Instant::now();
+    let mut held = JoinSet::new();
+    for i in 0..size.stall_connections {
+        pace(start, until, i, size.stall_connections).await;
+        let (hub, tally) = (hub.clone(), tally.clone());
+        held.spawn(async move { stall_one(&hub, per, until, &tally).await });
+    }
+    while held.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// One identity of the sync stall.
+async fn stall_one(hub: &Target, streams: usize, until: Instant, tally: &Tally) -> Result<()> {
+    let node = AttackerNode::fresh(HONEST_MAX_MESSAGE_SIZE, hub).await?;
+    tally.identities.fetch_add(1, Ordering::Relaxed);
+    let connected =
+        tokio::time::timeout_at(until, node.endpoint().connect(hub.node_addr(), SYNC_ALPN)).await;
+    let Ok(Ok(connection)) = connected else {
+        tally.joined(false);
+        node.close().await;
+        return Ok(());
+    };
+    tally.joined(true);
+    let mut open = Vec::new();
+    for _ in 0..streams {
+        let Ok(Ok((mut send, recv))) = tokio::time::timeout_at(until, connection.open_bi()).await
+        else {
+            break;
+        };
+        if send.write_all(&[0xa1]).await.is_err() {
+            break;
+        }
+        tally.sent(1);
+        open.push((send, recv));
+    }
+    sleep_until(until).await;
+    drop(open);
+    connection.close(0u32.into(), b"done");
+    node.close().await;
+    Ok(())
 }

@@ -42,15 +42,19 @@ pub enum Attack {
     /// A gossip neighbour on the honest topic sending as fast as it can, then oversized
     /// messages, then the same message again and again.
     GossipSpam,
+    /// Sync sessions opened and never finished: connections with p2panda-net's sync protocol,
+    /// each with streams that send one byte of a message and then nothing.
+    SyncStall,
 }
 
 impl Attack {
     /// Every attack, in suite order.
-    pub const ALL: [Attack; 4] = [
+    pub const ALL: [Attack; 5] = [
         Attack::FreshKeys,
         Attack::TopicFlood,
         Attack::SubscribeStorm,
         Attack::GossipSpam,
+        Attack::SyncStall,
     ];
 
     /// The attack's name on the command line and in files.
@@ -60,6 +64,7 @@ impl Attack {
             Attack::TopicFlood => "topic-flood",
             Attack::SubscribeStorm => "subscribe-storm",
             Attack::GossipSpam => "gossip-spam",
+            Attack::SyncStall => "sync-stall",
         }
     }
 
@@ -94,6 +99,10 @@ pub struct AttackSize {
     pub few_topic_keys: usize,
     /// Keys that join and leave topics (subscribe-storm).
     pub storm_keys: usize,
+    /// Connections that open sync sessions and never finish them (sync-stall).
+    pub stall_connections: usize,
+    /// Sync sessions opened and never finished, over all those connections (sync-stall).
+    pub stalled_sessions: usize,
 }
 
 impl Default for AttackSize {
@@ -105,6 +114,8 @@ impl Default for AttackSize {
             joined_topics: 500,
             few_topic_keys: 2_000,
             storm_keys: 16,
+            stall_connections: 50,
+            stalled_sessions: 2_000,
         }
     }
 }
@@ -121,6 +132,8 @@ impl AttackSize {
             joined_topics: s(d.joined_topics),
             few_topic_keys: s(d.few_topic_keys),
             storm_keys: s(d.storm_keys),
+            stall_connections: s(d.stall_connections),
+            stalled_sessions: s(d.stalled_sessions),
         }
     }
 }
