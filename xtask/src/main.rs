@@ -8,6 +8,7 @@
 //! in a network namespace.
 
 mod attack;
+mod both_builds;
 mod docs;
 mod export;
 mod git;

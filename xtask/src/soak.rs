@@ -8,28 +8,18 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use toml_edit::{DocumentMut, Item};
 
-use crate::pins::cargo;
-use crate::repo_root;
-use crate::series::{self, Fork};
+use crate::both_builds::{self, Builds, Job};
+use crate::series::Fork;
 
 /// Options of `cargo xtask soak`.
 #[derive(clap::Args)]
 pub struct SoakArgs {
-    /// Only run the forks (no upstream run, no side by side).
-    #[arg(long, conflicts_with = "only_baseline")]
-    no_baseline: bool,
-    /// Only run unpatched upstream.
-    #[arg(long)]
-    only_baseline: bool,
-    /// Use the materialised forks as they are (e.g. while editing a patch) instead of applying
-    /// the series first.
-    #[arg(long)]
-    no_apply: bool,
+    #[command(flatten)]
+    builds: Builds,
     /// Directory for CSVs, tables and the chart.
     #[arg(long, default_value = "soak-out")]
     out: PathBuf,
@@ -118,81 +108,21 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run(cmd: &mut Command, what: &str) -> Result<bool> {
-    eprintln!("xtask: {what}");
-    let status = cmd.status().with_context(|| format!("starting: {what}"))?;
-    Ok(status.success())
-}
-
 /// `cargo xtask soak` (after `needs::for_soak` is satisfied).
 pub fn soak(forks: &[Fork], args: &SoakArgs) -> Result<()> {
-    let root = repo_root();
-    if !args.no_apply {
-        for fork in forks {
-            series::apply(fork)?;
-        }
-    }
-    let out = root.join(&args.out);
-    fs::create_dir_all(&out)?;
-    if !args.no_baseline {
-        run_upstream(&root, &out, args)?;
-    }
-    if args.only_baseline {
-        return Ok(());
-    }
-    run_fork(&root, &out, args)
-}
-
-/// `cargo run` of `mesh-soak` from `root`, with backtraces off: capturing them costs heap.
-fn mesh_soak(root: &Path) -> Command {
-    let mut cmd = Command::new(cargo());
-    cmd.current_dir(root)
-        .env("RUST_LIB_BACKTRACE", "0")
-        .env_remove("RUST_BACKTRACE")
-        .args(["run", "--release", "--quiet"]);
-    cmd
-}
-
-fn run_upstream(root: &Path, out: &Path, args: &SoakArgs) -> Result<()> {
-    let dir = baseline_workspace(root)?;
-    let mut cmd = mesh_soak(root);
-    cmd.arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .args(["--no-default-features", "--bin", "mesh-soak", "--"])
-        .args(["--label", "upstream", "--report-only", "--out"])
-        .arg(out)
-        .args(&args.soak);
-    if !run(
-        &mut cmd,
-        "soak run against unpatched upstream (release build)",
-    )? {
-        bail!("the upstream soak run failed to run");
-    }
-    Ok(())
-}
-
-fn run_fork(root: &Path, out: &Path, args: &SoakArgs) -> Result<()> {
-    let mut cmd = mesh_soak(root);
-    cmd.args(["--locked", "-p", "mesh-harness", "--bin", "mesh-soak", "--"])
-        .args(["--label", "fork", "--out"])
-        .arg(out);
-    let upstream_csv = out.join("upstream.csv");
-    if upstream_csv.exists() && !args.no_baseline {
-        cmd.arg("--compare-with").arg(&upstream_csv);
-    }
-    cmd.args(&args.soak);
-    if !run(&mut cmd, "soak run against our forks (release build)")? {
-        bail!(
-            "the soak run against our forks failed its checks (see the table above and {})",
-            out.display()
-        );
-    }
-    Ok(())
+    let job = Job {
+        bin: "mesh-soak",
+        job: "soak run",
+        out: &args.out,
+        extra: &args.soak,
+    };
+    both_builds::run(forks, &args.builds, &job)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::repo_root;
 
     #[test]
     fn the_harness_manifest_stands_alone_and_keeps_its_comments() {
