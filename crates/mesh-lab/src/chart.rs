@@ -106,31 +106,10 @@ fn fault_label(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faults::FaultOutcome;
-    use crate::outcome::NodeOutcome;
+    use crate::outcome::fixture;
 
     fn outcome(mesh: Mesh, fault: Fault, delivered: usize, peer_sent: u64) -> CellOutcome {
-        let node = |index: usize, sent_bytes: u64| NodeOutcome {
-            index,
-            role: "peer",
-            build: mesh.build_of(index),
-            sent_bytes,
-            sent_packets: 1,
-            rss_bytes: None,
-            synced_ops: 0,
-            joined: true,
-        };
-        CellOutcome {
-            cell: Cell { mesh, fault },
-            run: 1,
-            nodes: vec![node(0, 100), node(1, peer_sent)],
-            delivered: (delivered, 100),
-            delivered_among_joined: (delivered, 100),
-            delivered_to_upstream: (delivered, 100),
-            join_ms: vec![],
-            latency_ms: vec![],
-            fault: FaultOutcome::default(),
-        }
+        fixture::outcome(mesh, fault, 1, (delivered, 100), peer_sent)
     }
 
     #[test]

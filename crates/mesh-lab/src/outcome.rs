@@ -207,3 +207,49 @@ pub async fn finish(
         fault,
     })
 }
+
+/// Outcomes for the tests of the tables, verdicts and chart.
+#[cfg(test)]
+pub mod fixture {
+    use super::*;
+    use crate::matrix::{Fault, Mesh};
+
+    /// Node `index` of `build`, joined, with `sent_bytes` sent and 1,000 B of RSS.
+    pub fn node(index: usize, build: Build, sent_bytes: u64) -> NodeOutcome {
+        NodeOutcome {
+            index,
+            role: if index == 0 { "hub" } else { "peer" },
+            build,
+            sent_bytes,
+            sent_packets: 1,
+            rss_bytes: Some(1000),
+            synced_ops: 0,
+            joined: true,
+        }
+    }
+
+    /// Run `run` of a cell with a hub that sent 100 B and one peer that sent `peer_sent`,
+    /// `delivered` (made, expected) both in all and among joined nodes, and no fault result.
+    pub fn outcome(
+        mesh: Mesh,
+        fault: Fault,
+        run: usize,
+        delivered: (usize, usize),
+        peer_sent: u64,
+    ) -> CellOutcome {
+        CellOutcome {
+            cell: Cell { mesh, fault },
+            run,
+            nodes: vec![
+                node(0, mesh.build_of(0), 100),
+                node(1, mesh.build_of(1), peer_sent),
+            ],
+            delivered,
+            delivered_among_joined: delivered,
+            delivered_to_upstream: delivered,
+            join_ms: vec![],
+            latency_ms: vec![],
+            fault: FaultOutcome::default(),
+        }
+    }
+}

@@ -173,38 +173,14 @@ pub fn write_csv(path: &Path, outcomes: &[CellOutcome]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faults::FaultOutcome;
-    use crate::matrix::{Cell, Fault, Mesh};
-    use crate::outcome::NodeOutcome;
+    use crate::matrix::{Fault, Mesh};
+    use crate::outcome::fixture;
 
     fn crashed(mesh: Mesh, run: usize, rejoin_s: Option<f64>, delivered: usize) -> CellOutcome {
-        let node = |index: usize| NodeOutcome {
-            index,
-            role: if index == 0 { "hub" } else { "peer" },
-            build: mesh.build_of(index),
-            sent_bytes: 100,
-            sent_packets: 1,
-            rss_bytes: None,
-            synced_ops: 0,
-            joined: rejoin_s.is_some() || index != 0,
-        };
-        CellOutcome {
-            cell: Cell {
-                mesh,
-                fault: Fault::HubCrash,
-            },
-            run,
-            nodes: vec![node(0), node(1)],
-            delivered: (delivered, 10),
-            delivered_among_joined: (delivered, 10),
-            delivered_to_upstream: (delivered, 10),
-            join_ms: vec![],
-            latency_ms: vec![],
-            fault: FaultOutcome {
-                rejoin_s: Some(rejoin_s),
-                ..FaultOutcome::default()
-            },
-        }
+        let mut o = fixture::outcome(mesh, Fault::HubCrash, run, (delivered, 10), 100);
+        o.nodes[0].joined = rejoin_s.is_some();
+        o.fault.rejoin_s = Some(rejoin_s);
+        o
     }
 
     #[test]

@@ -286,41 +286,12 @@ mod tests {
     use super::*;
     use crate::faults::FaultOutcome;
     use crate::matrix::Fault;
-
-    fn node(index: usize, build: Build, sent_bytes: u64, joined: bool) -> NodeOutcome {
-        NodeOutcome {
-            index,
-            role: if index == 0 { "hub" } else { "peer" },
-            build,
-            sent_bytes,
-            sent_packets: 1,
-            rss_bytes: Some(1000),
-            synced_ops: 0,
-            joined,
-        }
-    }
+    use crate::outcome::fixture;
 
     fn outcome(mesh: Mesh, run: usize, delivered: usize, peer_sent: u64) -> CellOutcome {
-        CellOutcome {
-            cell: Cell {
-                mesh,
-                fault: Fault::Partition,
-            },
-            run,
-            nodes: vec![
-                node(0, mesh.build_of(0), 100, true),
-                node(1, mesh.build_of(1), peer_sent, true),
-            ],
-            delivered: (delivered, 10),
-            delivered_among_joined: (delivered, 10),
-            delivered_to_upstream: (delivered, 10),
-            join_ms: vec![],
-            latency_ms: vec![],
-            fault: FaultOutcome {
-                healed_within_limit: Some(true),
-                ..FaultOutcome::default()
-            },
-        }
+        let mut o = fixture::outcome(mesh, Fault::Partition, run, (delivered, 10), peer_sent);
+        o.fault.healed_within_limit = Some(true);
+        o
     }
 
     fn island(mut o: CellOutcome, index: usize) -> CellOutcome {
@@ -385,7 +356,7 @@ mod tests {
     fn one_upstream_node_may_send_more_if_the_upstream_nodes_together_do_not() {
         let pair = |mesh, run, first: u64, second: u64| {
             let mut o = outcome(mesh, run, 10, first);
-            o.nodes.push(node(2, mesh.build_of(2), second, true));
+            o.nodes.push(fixture::node(2, mesh.build_of(2), second));
             o
         };
         let outcomes = [
