@@ -17,12 +17,14 @@
 //!   loopback address.
 //!
 //! Node code must only ever see loopback: run binaries and tests through cargo, whose runner
-//! (`scripts/netns-run`) puts them in a network namespace that has only `lo`.
+//! (`scripts/netns-run`) puts them in a network namespace that has only `lo`. Every binary that
+//! runs nodes first calls [`guard::check`], which refuses any other namespace.
 
 pub mod alloc;
 pub mod attack;
 pub mod compat;
 pub mod driver;
+pub mod guard;
 pub mod ledger;
 pub mod node;
 pub mod ops;

@@ -31,6 +31,9 @@ fn main() -> ExitCode {
     // SAFETY: single-threaded here, before the runtime starts.
     unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     let args = Args::parse();
+    if let Err(refused) = mesh_harness::guard::check("mesh-attack") {
+        return refused;
+    }
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -12,7 +12,6 @@
 
 mod args;
 mod control;
-mod guard;
 mod node;
 
 use std::io::BufRead;
@@ -21,6 +20,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use mesh_harness::guard;
 use tokio::sync::mpsc;
 
 use args::Args;
@@ -37,7 +37,7 @@ const COMMAND_QUEUE: usize = 64;
 fn main() -> ExitCode {
     let start = Instant::now();
     let args = Args::parse();
-    if let Err(refused) = guard::check() {
+    if let Err(refused) = guard::check("mesh-node") {
         return refused;
     }
     // Heap figures must not include anyhow's captured backtraces.

@@ -42,6 +42,9 @@ fn main() -> ExitCode {
     // SAFETY: single-threaded here, before the runtime starts.
     unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     let args = Args::parse();
+    if let Err(refused) = mesh_harness::guard::check("mesh-soak") {
+        return refused;
+    }
     install_log_subscriber();
     #[cfg(feature = "dhat-heap")]
     start_profiler(&args);

@@ -1,5 +1,6 @@
-//! The safety guard: node code runs only in a network namespace whose interfaces are `lo` and
-//! the lab's own (`lab...`), never on the machine's real network.
+//! The safety guard every binary that runs nodes calls first: node code runs only in a network
+//! namespace whose interfaces are `lo` and the lab's own (`lab...`), never on the machine's real
+//! network.
 
 use std::process::ExitCode;
 
@@ -10,9 +11,9 @@ const LAB_PREFIX: &str = "lab";
 /// The exit code of a refusal, as `scripts/netns-run`'s.
 pub const REFUSED: u8 = 97;
 
-/// Checks the current network namespace; on refusal, says why on stderr and returns the exit
-/// code to leave with.
-pub fn check() -> Result<(), ExitCode> {
+/// Checks the current network namespace; on refusal, says why on stderr (as `program`) and
+/// returns the exit code to leave with.
+pub fn check(program: &str) -> Result<(), ExitCode> {
     let refusal = match std::fs::read_to_string(NET_DEV) {
         Ok(dev) => foreign_interfaces(&dev).map(|names| {
             format!(
@@ -28,7 +29,7 @@ pub fn check() -> Result<(), ExitCode> {
     match refusal {
         None => Ok(()),
         Some(reason) => {
-            eprintln!("mesh-node: refusing to start: {reason}");
+            eprintln!("{program}: refusing to start: {reason}");
             Err(ExitCode::from(REFUSED))
         }
     }
@@ -80,6 +81,6 @@ mod tests {
     fn the_test_namespace_passes() {
         let dev = std::fs::read_to_string(NET_DEV).unwrap();
         assert_eq!(interfaces(&dev).collect::<Vec<_>>(), vec!["lo"]);
-        assert!(check().is_ok());
+        assert!(check("test").is_ok());
     }
 }
