@@ -11,8 +11,8 @@
 //! 30 inactive nodes; iroh-gossip's message-id and message caches, held for their retention;
 //! rustls' session cache; channel blocks): dhat between cycles 48 and 208 put 1.4 KB per cycle
 //! in iroh's node-map table alone, and the figure came to 4.9 KB per peer. From 160 on they
-//! mostly hold still and what grows is the hub's book; a table that still doubles once (about
-//! 150 KB) is spread over 320 peers. Only the hub runs with the default TTL (the witness forgets
+//! mostly hold still and what grows is the hub's book; a table that still doubles once is spread
+//! over 320 peers (see `HEAP_PER_REMEMBERED_PEER`). Only the hub runs with the default TTL (the witness forgets
 //! departed peers after 10 s, and spares the hub the dials of a node left alone), so the heap
 //! the settled samples gain is what the hub keeps. Peers offer no operations: the capped store
 //! would otherwise still be filling, which says nothing about departed peers (the other churn
@@ -37,12 +37,14 @@ const MEASURED: usize = 320;
 /// between them, less a few a loaded machine may not have churned before the duration limit.
 const MIN_REMEMBERED: f64 = 300.0;
 
-/// Heap per remembered peer this test accepts: the soak's [`REMEMBERED_PEER_HEAP_BYTES`].
-/// How high the bounded tables' capacity climbs depends on how fast the machine churns, and one
-/// more doubling of one of them past the warm-up adds about 150 KB: 470 B per peer over 320
-/// peers, on top of the record's 0.8-1.2 KB. Upstream (about 39 KB) and the fork before
-/// p2panda-net 0018 (about 55 KB) fail it by far.
-const HEAP_PER_REMEMBERED_PEER: f64 = REMEMBERED_PEER_HEAP_BYTES;
+/// Heap per remembered peer this test accepts. The soak judges the record itself at scale
+/// ([`REMEMBERED_PEER_HEAP_BYTES`], 2 KiB, from 500 to 5,000 peers); 320 peers are too few to
+/// average out the bounded tables whose capacity the churn rate sets: how fast a machine churns
+/// decides whether one of them doubles again between the settled samples, which moves this
+/// figure by up to about 1 KB per peer (1.6-2.4 KB measured at the same 4.5-6.3 live blocks
+/// per peer). Upstream (about 39 KB) and the fork before p2panda-net 0018 (about 55 KB) fail it
+/// by far.
+const HEAP_PER_REMEMBERED_PEER: f64 = REMEMBERED_PEER_HEAP_BYTES + 1024.0;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn departed_peers_cost_a_default_hub_only_their_record() {
