@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -77,12 +78,16 @@ fn skip_filter() -> Result<Option<String>> {
     Ok(Some(format!("not ({})", terms.join(" | "))))
 }
 
+/// Runs one step, printing what it is and, once it passed, how long it took: CI's log then
+/// shows which step spends the run's time budget.
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
     eprintln!("xtask: {what}");
+    let started = Instant::now();
     let status = cmd.status().with_context(|| format!("starting: {what}"))?;
     if !status.success() {
         bail!("failed: {what} ({status})");
     }
+    eprintln!("xtask: took {} s", started.elapsed().as_secs());
     Ok(())
 }
 
@@ -101,7 +106,12 @@ pub fn test(forks: &[Fork], args: &TestArgs) -> Result<()> {
     check_upstream_side(&root)?;
     nextest(&root, args)?;
     lab_host_tests(&root)?;
+    let lab = Instant::now();
     crate::lab::short_matrix()?;
+    eprintln!(
+        "xtask: the lab's short matrix took {} s",
+        lab.elapsed().as_secs()
+    );
     if !args.no_semver {
         semver(forks, None)?;
     }
