@@ -1,7 +1,8 @@
 //! The iroh-gossip actor under the node (`Network::gossip_stats`, i.e. `Gossip::stats`).
 
+use crate::reading::BoundKind::Limit;
 #[cfg(feature = "patched")]
-use crate::reading::Reading;
+use crate::reading::{BoundKind, Reading};
 use crate::series::Series;
 
 const STATS: &str = "Network::gossip_stats";
@@ -68,6 +69,26 @@ pub(crate) const SERIES: &[Series] = &[
         STATS,
         "Per-peer entries of the protocol state (bounded by the view sizes)",
     ),
+    Series::fork(
+        "iroh_gossip.cached_messages",
+        "messages",
+        STATS,
+        "Message payloads cached to answer grafts, over all topics",
+    )
+    .bounded(Limit, "CacheLimits::max_messages × protocol topics"),
+    Series::fork(
+        "iroh_gossip.cached_message_ids",
+        "ids",
+        STATS,
+        "Ids of received messages kept to recognise duplicates, over all topics",
+    )
+    .bounded(Limit, "CacheLimits::max_message_ids × protocol topics"),
+    Series::fork(
+        "iroh_gossip.cache_evictions_total",
+        "entries",
+        STATS,
+        "Cached payloads and ids evicted at their limits before their retention ended",
+    ),
 ];
 
 /// The readings of `g`.
@@ -93,5 +114,25 @@ pub(crate) fn readings(g: &iroh_gossip::net::GossipStats) -> Vec<Reading> {
             "iroh_gossip.protocol_peer_entries",
             g.protocol_peer_entries as u64,
         ),
+        cache_reading(
+            "iroh_gossip.cached_messages",
+            g.cached_messages,
+            g.cache_limits.max_messages,
+            g.protocol_topics,
+        ),
+        cache_reading(
+            "iroh_gossip.cached_message_ids",
+            g.cached_message_ids,
+            g.cache_limits.max_message_ids,
+            g.protocol_topics,
+        ),
+        Reading::new("iroh_gossip.cache_evictions_total", g.cache_evictions),
     ]
+}
+
+/// A cache's size over all topics, bounded by its per-topic limit times the topics.
+#[cfg(feature = "patched")]
+fn cache_reading(name: &str, size: usize, per_topic: usize, topics: usize) -> Reading {
+    let bound = per_topic.saturating_mul(topics);
+    Reading::bounded(name, size as u64, bound as u64, BoundKind::Limit)
 }
