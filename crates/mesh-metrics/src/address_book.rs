@@ -118,6 +118,24 @@ pub(crate) const SERIES: &[Series] = &[
         STATS,
         "Removals and resets waiting for room in the sync manager's inbox",
     ),
+    Series::fork(
+        "p2panda_net.sync.accepted",
+        "sessions",
+        STATS,
+        "Sync sessions other peers run with this node",
+    ),
+    Series::fork(
+        "p2panda_net.sync.accepted_refused_total",
+        "connections",
+        STATS,
+        "Sync connections refused: accepted sessions at max_accepted_sync_sessions",
+    ),
+    Series::fork(
+        "p2panda_net.sync.accepted_timed_out_total",
+        "sessions",
+        STATS,
+        "Accepted sync sessions ended after accepted_sync_session_timeout",
+    ),
 ];
 
 /// The readings of `stats`, bounded by `config` (the node's own address book settings).
@@ -170,5 +188,14 @@ pub(crate) fn readings(
             stats.sync_scopes_refused,
         ),
         Reading::new("p2panda_net.sync.backlog", stats.sync_backlog as u64),
+        Reading::new("p2panda_net.sync.accepted", stats.sync_accepted as u64),
+        Reading::new(
+            "p2panda_net.sync.accepted_refused_total",
+            stats.sync_accepted_refused,
+        ),
+        Reading::new(
+            "p2panda_net.sync.accepted_timed_out_total",
+            stats.sync_accepted_timed_out,
+        ),
     ]
 }
